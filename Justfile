@@ -1,0 +1,43 @@
+# Porch in Rust: every task of the project. `just --list` shows them.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Build every crate and binary.
+build:
+    cargo build --workspace --all-targets
+
+# The whole test gate: format, lint, generated-artefact drift, then every test.
+test: lint drift unit
+
+# Format check and clippy with warnings as errors.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Every unit, integration and doc test (nextest when installed).
+unit:
+    if cargo nextest --version >/dev/null 2>&1; then \
+        cargo nextest run --workspace --no-fail-fast; \
+    else \
+        cargo test --workspace --no-fail-fast; \
+    fi
+    cargo test --workspace --doc
+
+# Regenerate the CRD YAML in crds/ from the Rust types.
+crds:
+    cargo run --quiet -p porch-crds --bin crdgen -- crds
+
+# Fail when committed generated files differ from what the code generates.
+drift:
+    tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT; \
+    cargo run --quiet -p porch-crds --bin crdgen -- "$tmp"; \
+    diff -u <(cd crds && ls *.yaml) <(cd "$tmp" && ls *.yaml); \
+    for f in "$tmp"/*.yaml; do diff -u "crds/$(basename "$f")" "$f"; done
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Benchmarks of every crate that has them.
+bench:
+    cargo bench --workspace
