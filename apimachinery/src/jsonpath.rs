@@ -26,6 +26,11 @@ pub struct JsonPathError {
 }
 
 impl JsonPath {
+    /// A plain path of field names (`.a.b.c`).
+    pub fn fields(names: &[&str]) -> Self {
+        Self { steps: names.iter().map(|n| Step::Fields(vec![(*n).to_string()])).collect() }
+    }
+
     /// Compile an expression.
     pub fn parse(input: &str) -> Result<Self, JsonPathError> {
         let err = |why: &str| JsonPathError { path: input.to_string(), why: why.to_string() };

@@ -179,6 +179,13 @@ impl StatusError {
         Self::new(404, "NotFound", format!("{qr} {name:?} not found")).with_details(group, resource, name)
     }
 
+    /// 404 for a URL that names no resource.
+    pub fn resource_not_found() -> Self {
+        let mut e = Self::new(404, "NotFound", "the server could not find the requested resource");
+        e.details = Some(StatusDetails::default());
+        e
+    }
+
     /// 409 `configmaps "x" already exists`.
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
         let qr = QualifiedResource { group, resource };

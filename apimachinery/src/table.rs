@@ -68,7 +68,7 @@ impl Column {
             format: String::new(),
             description: AGE_DESCRIPTION.into(),
             priority: 0,
-            source: CellSource::Path(JsonPath { ..path_or_empty(".metadata.creationTimestamp") }),
+            source: CellSource::Path(JsonPath::fields(&["metadata", "creationTimestamp"])),
         }
     }
     /// A computed column for built-in kinds.
@@ -86,15 +86,6 @@ impl Column {
     fn definition(&self) -> Value {
         json!({"name": self.name, "type": self.type_, "format": self.format, "description": self.description, "priority": self.priority})
     }
-}
-
-fn path_or_empty(p: &str) -> JsonPath {
-    JsonPath::parse(p).unwrap_or_else(|_| JsonPath::parse("").unwrap_or_else(|_| unreachable_path()))
-}
-
-#[allow(clippy::panic)] // `JsonPath::parse("")` is infallible; this only satisfies the type.
-fn unreachable_path() -> JsonPath {
-    panic!("empty JSONPath failed to parse")
 }
 
 /// A table layout for one resource.

@@ -1,8 +1,23 @@
 //! Rust types for every Porch API kind, with upstream's exact wire shape.
+//!
+//! - [`porch::v1alpha1`]: PackageRevision, PackageRevisionResources, PorchPackage (served by
+//!   Porch's API server; `kube::Api<T>` works against them).
+//! - [`config::v1alpha1`], [`config::v1alpha2`]: the `config.porch.kpt.dev` CRDs.
+//! - [`names`], [`uid`], [`revision`]: object names, deterministic uids, revision numbers.
+//! - [`labels`]: label, annotation and finalizer keys with meaning.
+//! - [`crdgen`]: the CRD objects ([`all_crds`]) and their YAML files.
+//! - [`openapi`]: OpenAPI v3 schemas of the porch.kpt.dev kinds.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+pub mod config;
+pub mod crdgen;
+pub mod labels;
+pub mod names;
+pub mod openapi;
+pub mod porch;
+pub mod revision;
+pub(crate) mod schema;
+pub(crate) mod serde_util;
+pub(crate) mod string_enum;
+pub mod uid;
 
-/// Every CustomResourceDefinition the project installs, in a stable order.
-pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    Vec::new()
-}
+pub use crdgen::all_crds;

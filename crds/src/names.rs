@@ -25,9 +25,8 @@ fn dns1123_subdomain_fmt() -> String {
 // The patterns are constants, so building them cannot fail; `Regex::new` on a
 // constant is checked by the unit tests below.
 #[allow(clippy::expect_used)]
-static LABEL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!("^{DNS1123_LABEL_FMT}$")).expect("constant label regex")
-});
+static LABEL_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!("^{DNS1123_LABEL_FMT}$")).expect("constant label regex"));
 #[allow(clippy::expect_used)]
 static SUBDOMAIN_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!("^{}$", dns1123_subdomain_fmt())).expect("constant subdomain regex")
@@ -229,7 +228,9 @@ fn valid_pkg_name_parts(repo: &str, path: &str, package: &str) -> Vec<String> {
         errs.push(err.message);
     }
     if let Err(err) = validate_directory_name(path, false) {
-        errs.push(format!("package path part {path:?} of object name invalid\n"));
+        errs.push(format!(
+            "package path part {path:?} of object name invalid\n"
+        ));
         errs.push(format!("path {path}{INVALID}{err}\n"));
     }
     if let Err(err) = validate_k8s_name(package) {
@@ -387,7 +388,10 @@ impl PackageRevisionKey {
 }
 
 /// Upstream `PkgRevK8sName2Key`: parses and validates a package revision object name.
-pub fn parse_pkg_rev_obj_name(namespace: &str, name: &str) -> Result<PackageRevisionKey, NameError> {
+pub fn parse_pkg_rev_obj_name(
+    namespace: &str,
+    name: &str,
+) -> Result<PackageRevisionKey, NameError> {
     let workspace = workspace_of_obj_name(name);
     // A dotted workspace (`v1.2`) must not be split: swap its dots for '-' while parsing.
     let conditioned = if workspace.contains('.') {
@@ -452,7 +456,10 @@ mod tests {
             compose_pkg_rev_obj_name("blueprints", "", "nginx", "main"),
             "blueprints.nginx.main"
         );
-        assert_eq!(compose_pkg_rev_obj_name("r", "/a//b/", "p", "w"), "r.a.b.p.w");
+        assert_eq!(
+            compose_pkg_rev_obj_name("r", "/a//b/", "p", "w"),
+            "r.a.b.p.w"
+        );
         assert_eq!(compose_pkg_rev_obj_name("", "a", "p", "w"), "");
         assert_eq!(compose_pkg_rev_obj_name("r", "a", "p", ""), "");
         assert_eq!(compose_pkg_obj_name("r", "a/b", "p"), "r.a.b.p");
@@ -463,7 +470,10 @@ mod tests {
     fn label_messages_are_kubernetes_words() {
         assert!(is_dns1123_label("my-name").is_empty());
         assert_eq!(is_dns1123_label("My"), vec![LABEL_MSG.to_string()]);
-        assert_eq!(is_dns1123_label("a.b"), vec!["must not contain dots".to_string()]);
+        assert_eq!(
+            is_dns1123_label("a.b"),
+            vec!["must not contain dots".to_string()]
+        );
         let long = "a".repeat(64);
         assert_eq!(
             is_dns1123_label(&long),
@@ -484,7 +494,10 @@ mod tests {
             validate_directory_name("a//b", false).unwrap_err().message,
             "consecutive '/' characters are not allowed"
         );
-        assert_eq!(validate_directory_name("", true).unwrap_err().message, LABEL_MSG);
+        assert_eq!(
+            validate_directory_name("", true).unwrap_err().message,
+            LABEL_MSG
+        );
         assert_eq!(
             validate_directory_name("A/b", false).unwrap_err().message,
             LABEL_MSG
@@ -552,7 +565,8 @@ mod tests {
 
     #[test]
     fn parses_names_back() {
-        let key = parse_pkg_rev_obj_name("ns", "porch-test.basedir.subdir.edge-function.v1").unwrap();
+        let key =
+            parse_pkg_rev_obj_name("ns", "porch-test.basedir.subdir.edge-function.v1").unwrap();
         assert_eq!(key.package.repository, "porch-test");
         assert_eq!(key.package.path, "basedir/subdir");
         assert_eq!(key.package.package, "edge-function");

@@ -44,3 +44,14 @@ impl<K, V> IsEmpty for std::collections::BTreeMap<K, V> {
         std::collections::BTreeMap::is_empty(self)
     }
 }
+
+/// Decodes an absent, `null` or `""` string as `None` (Go `omitempty` strings held as
+/// `Option<T>`), anything else through `T::from`.
+pub(crate) fn empty_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<String>,
+{
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.is_empty()).map(T::from))
+}

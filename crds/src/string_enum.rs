@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(Colour::from("green"), Colour::Other("green".into()));
         assert!(!Colour::from("green").is_known());
         let decoded: Vec<Colour> = serde_json::from_str(r#"["red","green",null]"#).unwrap();
-        assert_eq!(decoded, vec![Colour::Red, Colour::Other("green".into()), Colour::Red]);
+        assert_eq!(
+            decoded,
+            vec![Colour::Red, Colour::Other("green".into()), Colour::Red]
+        );
         assert_eq!(
             serde_json::to_string(&decoded).unwrap(),
             r#"["red","green","red"]"#

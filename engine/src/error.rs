@@ -73,7 +73,11 @@ impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
             FieldErrorKind::Invalid { value } => {
-                write!(f, "{}: Invalid value: {}: {}", self.path, value, self.detail)
+                write!(
+                    f,
+                    "{}: Invalid value: {}: {}",
+                    self.path, value, self.detail
+                )
             }
             FieldErrorKind::Forbidden => write!(f, "{}: Forbidden: {}", self.path, self.detail),
             FieldErrorKind::Required => {

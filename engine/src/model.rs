@@ -10,8 +10,9 @@ pub const LATEST_REVISION_LABEL: &str = "kpt.dev/latest-revision";
 pub const PUSH_ON_RENDER_FAILURE_ANNOTATION: &str = "porch.kpt.dev/push-on-render-failure";
 
 /// A package revision's lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Lifecycle {
+    #[default]
     Draft,
     Proposed,
     Published,

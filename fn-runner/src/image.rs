@@ -34,12 +34,21 @@ impl ImageRef {
             Some((p, n)) => (p.to_string(), n.to_string()),
             None => (String::new(), path.to_string()),
         };
-        ImageRef { prefix, name, tag, digest }
+        ImageRef {
+            prefix,
+            name,
+            tag,
+            digest,
+        }
     }
 
     /// `prefix/name:tag`, with the default prefix for a bare name (pod evaluator rule).
     pub fn qualified(&self, default_prefix: &str) -> String {
-        let prefix = if self.prefix.is_empty() { default_prefix } else { &self.prefix };
+        let prefix = if self.prefix.is_empty() {
+            default_prefix
+        } else {
+            &self.prefix
+        };
         let mut s = format!("{}/{}", prefix.trim_end_matches('/'), self.name);
         if !self.tag.is_empty() {
             s.push(':');
@@ -55,7 +64,10 @@ impl ImageRef {
     /// Whether the prefix is one the catalog publishes under (or bare, or `default_prefix`).
     pub fn is_catalog(&self, default_prefix: &str) -> bool {
         let p = self.prefix.as_str();
-        p.is_empty() || p == GHCR_PREFIX || p == GCR_PREFIX || p == default_prefix.trim_end_matches('/')
+        p.is_empty()
+            || p == GHCR_PREFIX
+            || p == GCR_PREFIX
+            || p == default_prefix.trim_end_matches('/')
     }
 }
 
@@ -66,17 +78,34 @@ mod tests {
     #[test]
     fn splits() {
         let r = ImageRef::parse("ghcr.io/kptdev/krm-functions-catalog/set-namespace:v0.4.5");
-        assert_eq!((r.prefix.as_str(), r.name.as_str(), r.tag.as_str()), (GHCR_PREFIX, "set-namespace", "v0.4.5"));
+        assert_eq!(
+            (r.prefix.as_str(), r.name.as_str(), r.tag.as_str()),
+            (GHCR_PREFIX, "set-namespace", "v0.4.5")
+        );
         let r = ImageRef::parse("set-labels");
-        assert_eq!((r.prefix.as_str(), r.name.as_str(), r.tag.as_str()), ("", "set-labels", ""));
+        assert_eq!(
+            (r.prefix.as_str(), r.name.as_str(), r.tag.as_str()),
+            ("", "set-labels", "")
+        );
         let r = ImageRef::parse("localhost:5000/fns/x:v1@sha256:abc");
         assert_eq!(
-            (r.prefix.as_str(), r.name.as_str(), r.tag.as_str(), r.digest.as_str()),
+            (
+                r.prefix.as_str(),
+                r.name.as_str(),
+                r.tag.as_str(),
+                r.digest.as_str()
+            ),
             ("localhost:5000/fns", "x", "v1", "sha256:abc")
         );
         let r = ImageRef::parse("localhost:5000/x");
-        assert_eq!((r.prefix.as_str(), r.name.as_str(), r.tag.as_str()), ("localhost:5000", "x", ""));
-        assert_eq!(ImageRef::parse("set-labels:v0.2").qualified(GHCR_PREFIX), format!("{GHCR_PREFIX}/set-labels:v0.2"));
+        assert_eq!(
+            (r.prefix.as_str(), r.name.as_str(), r.tag.as_str()),
+            ("localhost:5000", "x", "")
+        );
+        assert_eq!(
+            ImageRef::parse("set-labels:v0.2").qualified(GHCR_PREFIX),
+            format!("{GHCR_PREFIX}/set-labels:v0.2")
+        );
         assert!(ImageRef::parse("gcr.io/kpt-fn/set-labels:v0.2").is_catalog(GHCR_PREFIX));
         assert!(!ImageRef::parse("docker.io/me/set-labels:v0.2").is_catalog(GHCR_PREFIX));
     }

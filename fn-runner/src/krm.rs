@@ -49,7 +49,9 @@ pub fn ensure_object<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Map<
             *cur = Value::Object(Map::new());
         }
         let m = cur.as_object_mut()?;
-        cur = m.entry((*k).to_string()).or_insert(Value::Object(Map::new()));
+        cur = m
+            .entry((*k).to_string())
+            .or_insert(Value::Object(Map::new()));
     }
     if cur.is_null() {
         *cur = Value::Object(Map::new());
@@ -142,7 +144,10 @@ pub fn file_ref(v: &Value) -> Option<FileRef> {
     let index = annotation(v, INDEX)
         .or_else(|| annotation(v, LEGACY_INDEX))
         .and_then(|s| s.parse::<i64>().ok());
-    Some(FileRef { path: path.to_string(), index })
+    Some(FileRef {
+        path: path.to_string(),
+        index,
+    })
 }
 
 /// Render a scalar the way Go's `fmt` would print a YAML scalar's text.
@@ -223,4 +228,26 @@ pub fn is_namespaced(v: &Value) -> bool {
         return true;
     }
     get(v, &["metadata", "namespace"]).is_some()
+}
+
+/// A YAML scalar's value after its tag is cleared: the type is re-inferred from the text
+/// (`"3"` becomes 3, `"true"` becomes true), as kyaml does when a function writes plain text.
+pub fn infer_scalar(text: &str) -> Value {
+    match text {
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "null" | "Null" | "NULL" | "~" => return Value::Null,
+        _ => {}
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return Value::from(i);
+    }
+    if text.contains('.')
+        && !text.starts_with('.')
+        && let Ok(f) = text.parse::<f64>()
+        && f.is_finite()
+    {
+        return Value::from(f);
+    }
+    Value::String(text.to_string())
 }

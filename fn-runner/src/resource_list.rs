@@ -39,14 +39,21 @@ impl ResourceList {
     /// Build from an already parsed document.
     pub fn from_value(v: Value) -> Result<Self, ResourceListError> {
         let Value::Object(mut m) = v else {
-            return Err(ResourceListError::Shape("the document is not a mapping".into()));
+            return Err(ResourceListError::Shape(
+                "the document is not a mapping".into(),
+            ));
         };
         let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
         if kind != "ResourceList" && kind != "List" {
-            return Err(ResourceListError::Shape(format!("kind is {kind:?}, expected \"ResourceList\"")));
+            return Err(ResourceListError::Shape(format!(
+                "kind is {kind:?}, expected \"ResourceList\""
+            )));
         }
-        let api_version =
-            m.get("apiVersion").and_then(Value::as_str).unwrap_or("config.kubernetes.io/v1").to_string();
+        let api_version = m
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("config.kubernetes.io/v1")
+            .to_string();
         let items = match m.remove("items") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a,
@@ -54,15 +61,26 @@ impl ResourceList {
         };
         for (i, item) in items.iter().enumerate() {
             if !item.is_object() {
-                return Err(ResourceListError::Shape(format!("items[{i}] is not a mapping")));
+                return Err(ResourceListError::Shape(format!(
+                    "items[{i}] is not a mapping"
+                )));
             }
         }
         let function_config = match m.remove("functionConfig") {
             None | Some(Value::Null) => None,
             Some(v @ Value::Object(_)) => Some(v),
-            Some(_) => return Err(ResourceListError::Shape("functionConfig is not a mapping".into())),
+            Some(_) => {
+                return Err(ResourceListError::Shape(
+                    "functionConfig is not a mapping".into(),
+                ));
+            }
         };
-        Ok(ResourceList { api_version, items, function_config, results: Vec::new() })
+        Ok(ResourceList {
+            api_version,
+            items,
+            function_config,
+            results: Vec::new(),
+        })
     }
 
     /// The document as a JSON value, in the writer's key order.
@@ -75,7 +93,11 @@ impl ResourceList {
             m.insert("functionConfig".into(), fc.clone());
         }
         if !self.results.is_empty() {
-            let results = self.results.iter().filter_map(|r| serde_json::to_value(r).ok()).collect();
+            let results = self
+                .results
+                .iter()
+                .filter_map(|r| serde_json::to_value(r).ok())
+                .collect();
             m.insert("results".into(), Value::Array(results));
         }
         Value::Object(m)
@@ -88,7 +110,9 @@ impl ResourceList {
 
     /// Whether any result has severity `error`.
     pub fn has_error_results(&self) -> bool {
-        self.results.iter().any(|r| r.severity == crate::results::Severity::Error)
+        self.results
+            .iter()
+            .any(|r| r.severity == crate::results::Severity::Error)
     }
 }
 
@@ -109,10 +133,27 @@ mod tests {
 
     #[test]
     fn rejects_bad_shapes() {
-        assert!(matches!(ResourceList::parse(b"a: [b"), Err(ResourceListError::Yaml(_))));
-        assert!(matches!(ResourceList::parse(b"kind: Deployment\n"), Err(ResourceListError::Shape(_))));
-        assert!(matches!(ResourceList::parse(b"- a\n"), Err(ResourceListError::Shape(_))));
-        assert!(matches!(ResourceList::parse(b"kind: ResourceList\nitems: 3\n"), Err(ResourceListError::Shape(_))));
-        assert!(ResourceList::parse(b"kind: List\nitems: []\n").unwrap().items.is_empty());
+        assert!(matches!(
+            ResourceList::parse(b"a: [b"),
+            Err(ResourceListError::Yaml(_))
+        ));
+        assert!(matches!(
+            ResourceList::parse(b"kind: Deployment\n"),
+            Err(ResourceListError::Shape(_))
+        ));
+        assert!(matches!(
+            ResourceList::parse(b"- a\n"),
+            Err(ResourceListError::Shape(_))
+        ));
+        assert!(matches!(
+            ResourceList::parse(b"kind: ResourceList\nitems: 3\n"),
+            Err(ResourceListError::Shape(_))
+        ));
+        assert!(
+            ResourceList::parse(b"kind: List\nitems: []\n")
+                .unwrap()
+                .items
+                .is_empty()
+        );
     }
 }

@@ -84,7 +84,14 @@ pub struct KrmResult {
 impl KrmResult {
     /// A result with only a message and severity.
     pub fn new(severity: Severity, message: impl Into<String>) -> Self {
-        KrmResult { message: message.into(), severity, resource_ref: None, field: None, file: None, tags: None }
+        KrmResult {
+            message: message.into(),
+            severity,
+            resource_ref: None,
+            field: None,
+            file: None,
+            tags: None,
+        }
     }
     /// An info result.
     pub fn info(message: impl Into<String>) -> Self {
@@ -105,8 +112,17 @@ impl KrmResult {
         self
     }
     /// Attach a field.
-    pub fn field(mut self, path: impl Into<String>, current: Option<Value>, proposed: Option<Value>) -> Self {
-        self.field = Some(FieldRef { path: path.into(), current_value: current, proposed_value: proposed });
+    pub fn field(
+        mut self,
+        path: impl Into<String>,
+        current: Option<Value>,
+        proposed: Option<Value>,
+    ) -> Self {
+        self.field = Some(FieldRef {
+            path: path.into(),
+            current_value: current,
+            proposed_value: proposed,
+        });
         self
     }
 }

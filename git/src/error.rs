@@ -19,7 +19,7 @@ pub enum GitError {
     Auth { url: String, message: String },
     /// The remote could not be reached or the connection broke mid-transfer.
     #[error(
-        "repository {url} is unreachable: {message}; check the URL and the network, then retry (nothing was changed locally)"
+        "repository {url} is unreachable: {message}; check the URL and the network, then retry"
     )]
     Unreachable { url: String, message: String },
     /// The request itself is invalid (bad path, wrong lifecycle, nested package...).

@@ -56,8 +56,13 @@ pub const REPOSITORIES: Resource = Resource {
 };
 
 /// Core `v1` Secret.
-pub const SECRETS: Resource =
-    Resource { group: "", version: "v1", plural: "secrets", singular: "secret", kind: "Secret" };
+pub const SECRETS: Resource = Resource {
+    group: "",
+    version: "v1",
+    plural: "secrets",
+    singular: "secret",
+    kind: "Secret",
+};
 
 /// Core `v1` Namespace (cluster-scoped).
 pub const NAMESPACES: Resource = Resource {
@@ -124,14 +129,20 @@ pub struct ApiError {
 impl ApiError {
     /// The `Status.reason`, if any.
     pub fn reason(&self) -> Option<&str> {
-        self.status.as_ref().and_then(|s| s.get("reason")).and_then(Value::as_str)
+        self.status
+            .as_ref()
+            .and_then(|s| s.get("reason"))
+            .and_then(Value::as_str)
     }
 
     /// The message a typed/unstructured client-go client reports: the Status message, or the
     /// generic text when the body is not a Status.
     pub fn message(&self, res: &Resource, name: Option<&str>) -> String {
-        if let Some(msg) =
-            self.status.as_ref().and_then(|s| s.get("message")).and_then(Value::as_str)
+        if let Some(msg) = self
+            .status
+            .as_ref()
+            .and_then(|s| s.get("message"))
+            .and_then(Value::as_str)
         {
             return msg.to_string();
         }
@@ -142,8 +153,11 @@ impl ApiError {
     /// upstream's Table requests (a meta-only scheme cannot decode `Status`):
     /// `NewGenericServerResponse` plus ` (<verb> <group-resource> [<name>])`.
     pub fn generic_message(&self, res: &Resource, name: Option<&str>) -> String {
-        let server_message =
-            if self.text_body { self.body.trim().to_string() } else { "unknown".to_string() };
+        let server_message = if self.text_body {
+            self.body.trim().to_string()
+        } else {
+            "unknown".to_string()
+        };
         let message = match self.code {
             409 => "the server reported a conflict".to_string(),
             404 => "the server could not find the requested resource".to_string(),
@@ -242,6 +256,11 @@ impl RestClient {
         RestClient { client }
     }
 
+    /// The wrapped kube client.
+    pub fn kube_client(&self) -> kube::Client {
+        self.client.clone()
+    }
+
     /// Sends one request and returns the raw successful body.
     pub async fn call(
         &self,
@@ -250,11 +269,22 @@ impl RestClient {
         accept: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Bytes, RequestError> {
+        self.call_with_type(method, path, accept, body, "application/json").await
+    }
+
+    async fn call_with_type(
+        &self,
+        method: Method,
+        path: &str,
+        accept: Option<&str>,
+        body: Option<&Value>,
+        content_type: &str,
+    ) -> Result<Bytes, RequestError> {
         let mut builder = Request::builder().method(method.clone()).uri(path);
         builder = builder.header(header::ACCEPT, accept.unwrap_or("application/json"));
         let payload = match body {
             Some(v) => {
-                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                builder = builder.header(header::CONTENT_TYPE, content_type);
                 serde_json::to_vec(v).map_err(|e| RequestError::Decode(e.to_string()))?
             }
             None => Vec::new(),
@@ -262,8 +292,11 @@ impl RestClient {
         let req = builder
             .body(Body::from(payload))
             .map_err(|e| RequestError::Transport(e.to_string()))?;
-        let resp =
-            self.client.send(req).await.map_err(|e| RequestError::Transport(e.to_string()))?;
+        let resp = self
+            .client
+            .send(req)
+            .await
+            .map_err(|e| RequestError::Transport(e.to_string()))?;
         let code = resp.status().as_u16();
         let text_body = resp
             .headers()
@@ -319,6 +352,17 @@ impl RestClient {
         self.json(Method::PUT, path, Some(body)).await
     }
 
+    /// PATCH with a JSON merge patch.
+    pub async fn merge_patch(&self, path: &str, patch: &Value) -> Result<Value, RequestError> {
+        let bytes = self
+            .call_with_type(Method::PATCH, path, None, Some(patch), "application/merge-patch+json")
+            .await?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| RequestError::Decode(e.to_string()))
+    }
+
     /// DELETE.
     pub async fn delete(&self, path: &str) -> Result<Value, RequestError> {
         self.json(Method::DELETE, path, None).await
@@ -326,7 +370,9 @@ impl RestClient {
 
     /// GET asking for a server-side Table.
     pub async fn get_table(&self, path: &str) -> Result<Value, RequestError> {
-        let bytes = self.call(Method::GET, path, Some(TABLE_ACCEPT), None).await?;
+        let bytes = self
+            .call(Method::GET, path, Some(TABLE_ACCEPT), None)
+            .await?;
         serde_json::from_slice(&bytes).map_err(|e| RequestError::Decode(e.to_string()))
     }
 }
@@ -336,8 +382,10 @@ pub fn with_query(path: &str, params: &[(&str, String)]) -> String {
     if params.is_empty() {
         return path.to_string();
     }
-    let q: Vec<String> =
-        params.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
+    let q: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect();
     format!("{path}?{}", q.join("&"))
 }
 
@@ -369,7 +417,13 @@ mod tests {
     use super::*;
 
     fn err(code: u16, status: Option<Value>) -> ApiError {
-        ApiError { code, method: "GET".into(), status, body: "{}".into(), text_body: false }
+        ApiError {
+            code,
+            method: "GET".into(),
+            status,
+            body: "{}".into(),
+            text_body: false,
+        }
     }
 
     #[test]
@@ -391,7 +445,10 @@ mod tests {
     #[test]
     fn status_message_wins_for_typed_clients() {
         let s = serde_json::json!({"kind":"Status","message":"Internal error occurred: x"});
-        assert_eq!(err(500, Some(s)).message(&PACKAGE_REVISIONS, None), "Internal error occurred: x");
+        assert_eq!(
+            err(500, Some(s)).message(&PACKAGE_REVISIONS, None),
+            "Internal error occurred: x"
+        );
     }
 
     #[test]
@@ -400,8 +457,14 @@ mod tests {
             PACKAGE_REVISIONS.item(Some("ns"), "x"),
             "/apis/porch.kpt.dev/v1alpha1/namespaces/ns/packagerevisions/x"
         );
-        assert_eq!(SECRETS.collection(Some("ns")), "/api/v1/namespaces/ns/secrets");
-        assert_eq!(REPOSITORIES.collection(None), "/apis/config.porch.kpt.dev/v1alpha1/repositories");
+        assert_eq!(
+            SECRETS.collection(Some("ns")),
+            "/api/v1/namespaces/ns/secrets"
+        );
+        assert_eq!(
+            REPOSITORIES.collection(None),
+            "/apis/config.porch.kpt.dev/v1alpha1/repositories"
+        );
         assert_eq!(
             with_query("/p", &[("fieldSelector", "spec.packageName=a b".into())]),
             "/p?fieldSelector=spec.packageName%3Da%20b"

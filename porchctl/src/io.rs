@@ -18,7 +18,11 @@ pub struct Io {
 impl Io {
     /// Streams with the given stdin and empty outputs.
     pub fn new(stdin: Box<dyn Read + Send>) -> Self {
-        Io { stdin, stdout: Vec::new(), stderr: Vec::new() }
+        Io {
+            stdin,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
     }
 
     /// Streams with an empty stdin.

@@ -9,14 +9,19 @@ use crate::krm;
 /// The config's `data` as strings, when it is a ConfigMap; `None` for another kind.
 /// A missing config or missing `data` gives an empty map.
 pub fn config_map_data(fc: Option<&Value>) -> Option<IndexMap<String, String>> {
-    let Some(fc) = fc else { return Some(IndexMap::new()) };
+    let Some(fc) = fc else {
+        return Some(IndexMap::new());
+    };
     if krm::kind(fc) != "ConfigMap" {
         return None;
     }
     let mut out = IndexMap::new();
     if let Some(data) = fc.get("data").and_then(Value::as_object) {
         for (k, v) in data {
-            out.insert(k.clone(), krm::scalar_text(v).unwrap_or_else(|| v.to_string()));
+            out.insert(
+                k.clone(),
+                krm::scalar_text(v).unwrap_or_else(|| v.to_string()),
+            );
         }
     }
     Some(out)
@@ -34,12 +39,17 @@ pub fn string_map(fc: &Value, field: &str) -> Result<IndexMap<String, String>, F
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             for (k, v) in m {
-                let s = krm::scalar_text(v)
-                    .ok_or_else(|| FnFailure::msg(format!("{field}.{k} must be a string, not {v}")))?;
+                let s = krm::scalar_text(v).ok_or_else(|| {
+                    FnFailure::msg(format!("{field}.{k} must be a string, not {v}"))
+                })?;
                 out.insert(k.clone(), s);
             }
         }
-        Some(other) => return Err(FnFailure::msg(format!("{field} must be a map, not {other}"))),
+        Some(other) => {
+            return Err(FnFailure::msg(format!(
+                "{field} must be a map, not {other}"
+            )));
+        }
     }
     Ok(out)
 }

@@ -6,6 +6,7 @@ mod config;
 mod create_setters;
 mod ensure_name_substring;
 mod fieldpath;
+mod glob;
 mod remove_local_config_resources;
 mod search_replace;
 mod set_annotations;
@@ -64,19 +65,58 @@ pub struct NativeFunction {
 
 /// Every native function, by short image name.
 pub const FUNCTIONS: &[NativeFunction] = &[
-    NativeFunction { name: "set-namespace", entry: Entry::Plain(set_namespace::run) },
-    NativeFunction { name: "set-labels", entry: Entry::Plain(set_labels::run) },
-    NativeFunction { name: "set-annotations", entry: Entry::Plain(set_annotations::run) },
-    NativeFunction { name: "apply-replacements", entry: Entry::Plain(apply_replacements::run) },
-    NativeFunction { name: "apply-setters", entry: Entry::Commented(apply_setters::run) },
-    NativeFunction { name: "create-setters", entry: Entry::Commented(create_setters::run) },
-    NativeFunction { name: "search-replace", entry: Entry::Commented(search_replace::run) },
-    NativeFunction { name: "set-image", entry: Entry::Plain(set_image::run) },
-    NativeFunction { name: "ensure-name-substring", entry: Entry::Plain(ensure_name_substring::run) },
-    NativeFunction { name: "upsert-resource", entry: Entry::Plain(upsert_resource::run) },
-    NativeFunction { name: "remove-local-config-resources", entry: Entry::Plain(remove_local_config_resources::run) },
-    NativeFunction { name: "set-enforcement-action", entry: Entry::Plain(set_enforcement_action::run) },
-    NativeFunction { name: "starlark", entry: Entry::Program(starlark_fn::run) },
+    NativeFunction {
+        name: "set-namespace",
+        entry: Entry::Plain(set_namespace::run),
+    },
+    NativeFunction {
+        name: "set-labels",
+        entry: Entry::Plain(set_labels::run),
+    },
+    NativeFunction {
+        name: "set-annotations",
+        entry: Entry::Plain(set_annotations::run),
+    },
+    NativeFunction {
+        name: "apply-replacements",
+        entry: Entry::Plain(apply_replacements::run),
+    },
+    NativeFunction {
+        name: "apply-setters",
+        entry: Entry::Commented(apply_setters::run),
+    },
+    NativeFunction {
+        name: "create-setters",
+        entry: Entry::Commented(create_setters::run),
+    },
+    NativeFunction {
+        name: "search-replace",
+        entry: Entry::Commented(search_replace::run),
+    },
+    NativeFunction {
+        name: "set-image",
+        entry: Entry::Plain(set_image::run),
+    },
+    NativeFunction {
+        name: "ensure-name-substring",
+        entry: Entry::Plain(ensure_name_substring::run),
+    },
+    NativeFunction {
+        name: "upsert-resource",
+        entry: Entry::Plain(upsert_resource::run),
+    },
+    NativeFunction {
+        name: "remove-local-config-resources",
+        entry: Entry::Plain(remove_local_config_resources::run),
+    },
+    NativeFunction {
+        name: "set-enforcement-action",
+        entry: Entry::Plain(set_enforcement_action::run),
+    },
+    NativeFunction {
+        name: "starlark",
+        entry: Entry::Program(starlark_fn::run),
+    },
 ];
 
 /// The native function for a short name.
@@ -90,32 +130,45 @@ pub fn supports_tag(tag: &str) -> bool {
     if tag.is_empty() || tag == "latest" {
         return true;
     }
-    let Some(rest) = tag.strip_prefix("v0") else { return false };
+    let Some(rest) = tag.strip_prefix("v0") else {
+        return false;
+    };
     rest.is_empty()
         || (rest.starts_with('.')
             && rest[1..].split('.').count() <= 2
-            && rest[1..].split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
+            && rest[1..]
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
 }
 
 /// Run `f` over a serialized ResourceList, with kpt's exit-code semantics:
 /// a failure gives exit code 1 and the ResourceList (with an error result) on stdout.
-pub fn run_native(f: &NativeFunction, input: &[u8], program_timeout: Duration) -> Result<EvalOutput, EvalError> {
-    let failed = |message: String| EvalError::Failed { function: f.name.to_string(), message };
-    let text = std::str::from_utf8(input).map_err(|e| failed(format!("failed to parse input ResourceList: {e}")))?;
-    let mut rl =
-        ResourceList::parse(text.as_bytes()).map_err(|e| failed(format!("failed to parse input ResourceList: {e}")))?;
+pub fn run_native(
+    f: &NativeFunction,
+    input: &[u8],
+    program_timeout: Duration,
+) -> Result<EvalOutput, EvalError> {
+    let failed = |message: String| EvalError::Failed {
+        function: f.name.to_string(),
+        message,
+    };
+    let text = std::str::from_utf8(input)
+        .map_err(|e| failed(format!("failed to parse input ResourceList: {e}")))?;
+    let mut rl = ResourceList::parse(text.as_bytes())
+        .map_err(|e| failed(format!("failed to parse input ResourceList: {e}")))?;
     let mut comments = match f.entry {
         Entry::Commented(_) => Some(yaml::read_line_comments(text)),
         _ => None,
     };
     // Upstream's builtin runner turns panics into errors; so do we.
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| match (f.entry, comments.as_mut()) {
-        (Entry::Plain(run), _) => run(&mut rl),
-        (Entry::Commented(run), Some(c)) => run(&mut rl, c),
-        (Entry::Commented(run), None) => run(&mut rl, &mut CommentMap::new()),
-        (Entry::Program(run), _) => run(&mut rl, program_timeout),
-    }))
-    .map_err(|_| failed("the function panicked".into()))?;
+    let outcome =
+        std::panic::catch_unwind(AssertUnwindSafe(|| match (f.entry, comments.as_mut()) {
+            (Entry::Plain(run), _) => run(&mut rl),
+            (Entry::Commented(run), Some(c)) => run(&mut rl, c),
+            (Entry::Commented(run), None) => run(&mut rl, &mut CommentMap::new()),
+            (Entry::Program(run), _) => run(&mut rl, program_timeout),
+        }))
+        .map_err(|_| failed("the function panicked".into()))?;
     let mut stderr = Vec::new();
     let exit_code = match outcome {
         Ok(()) => 0,
@@ -131,7 +184,11 @@ pub fn run_native(f: &NativeFunction, input: &[u8], program_timeout: Duration) -
         Some(c) => yaml::to_yaml_with_comments(&rl.to_value(), c),
         None => rl.to_yaml(),
     };
-    Ok(EvalOutput { resource_list: out.into_bytes(), stderr, exit_code })
+    Ok(EvalOutput {
+        resource_list: out.into_bytes(),
+        stderr,
+        exit_code,
+    })
 }
 
 #[cfg(test)]

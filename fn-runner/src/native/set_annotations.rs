@@ -24,14 +24,22 @@ struct FieldSpec {
 
 impl FieldSpec {
     fn builtin(group: &str, kind: &str, path: &str) -> Self {
-        FieldSpec { group: group.into(), version: String::new(), kind: kind.into(), path: path.into(), create: true }
+        FieldSpec {
+            group: group.into(),
+            version: String::new(),
+            kind: kind.into(),
+            path: path.into(),
+            create: true,
+        }
     }
 
     fn from_value(v: &Value) -> Result<Self, FnFailure> {
         let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let path = s("path");
         if path.is_empty() {
-            return Err(FnFailure::msg(format!("additionalAnnotationFields entry has no path: {v}")));
+            return Err(FnFailure::msg(format!(
+                "additionalAnnotationFields entry has no path: {v}"
+            )));
         }
         Ok(FieldSpec {
             group: s("group"),
@@ -53,38 +61,78 @@ impl FieldSpec {
 
 fn common_annotation_specs() -> Vec<FieldSpec> {
     let mut v = vec![FieldSpec::builtin("", "", "metadata/annotations")];
-    for (g, k) in [("", "ReplicationController"), ("", "Deployment"), ("", "ReplicaSet"), ("", "DaemonSet"), ("apps", "StatefulSet"), ("batch", "Job")] {
-        v.push(FieldSpec::builtin(g, k, "spec/template/metadata/annotations"));
+    for (g, k) in [
+        ("", "ReplicationController"),
+        ("", "Deployment"),
+        ("", "ReplicaSet"),
+        ("", "DaemonSet"),
+        ("apps", "StatefulSet"),
+        ("batch", "Job"),
+    ] {
+        v.push(FieldSpec::builtin(
+            g,
+            k,
+            "spec/template/metadata/annotations",
+        ));
     }
-    v.push(FieldSpec::builtin("batch", "CronJob", "spec/jobTemplate/metadata/annotations"));
-    v.push(FieldSpec::builtin("batch", "CronJob", "spec/jobTemplate/spec/template/metadata/annotations"));
+    v.push(FieldSpec::builtin(
+        "batch",
+        "CronJob",
+        "spec/jobTemplate/metadata/annotations",
+    ));
+    v.push(FieldSpec::builtin(
+        "batch",
+        "CronJob",
+        "spec/jobTemplate/spec/template/metadata/annotations",
+    ));
     v
 }
 
-fn read_config(fc: Option<&Value>) -> Result<(IndexMap<String, String>, Vec<FieldSpec>), FnFailure> {
+fn read_config(
+    fc: Option<&Value>,
+) -> Result<(IndexMap<String, String>, Vec<FieldSpec>), FnFailure> {
     let fc = fc.ok_or_else(|| FnFailure::msg("`functionConfig` is not given"))?;
     if let Some(data) = config_map_data(Some(fc)) {
         return Ok((data, Vec::new()));
     }
     let kind = krm::kind(fc);
-    if krm::api_version(fc) != "fn.kpt.dev/v1alpha1" || (kind != "SetAnnotations" && kind != "SetAnnotationConfig") {
-        return Err(wrong_kind(fc, "a ConfigMap or fn.kpt.dev/v1alpha1 SetAnnotations"));
+    if krm::api_version(fc) != "fn.kpt.dev/v1alpha1"
+        || (kind != "SetAnnotations" && kind != "SetAnnotationConfig")
+    {
+        return Err(wrong_kind(
+            fc,
+            "a ConfigMap or fn.kpt.dev/v1alpha1 SetAnnotations",
+        ));
     }
     let annotations = string_map(fc, "annotations")?;
-    let extra = fc.get("additionalAnnotationFields").and_then(Value::as_array);
+    let extra = fc
+        .get("additionalAnnotationFields")
+        .and_then(Value::as_array);
     let legacy = fc.get("fieldSpecs").and_then(Value::as_array);
     let specs = match (extra, legacy) {
         (Some(_), Some(_)) => {
-            return Err(FnFailure::msg("`fieldSpecs` is deprecated; use only `additionalAnnotationFields`"));
+            return Err(FnFailure::msg(
+                "`fieldSpecs` is deprecated; use only `additionalAnnotationFields`",
+            ));
         }
-        (Some(a), None) | (None, Some(a)) => a.iter().map(FieldSpec::from_value).collect::<Result<_, _>>()?,
+        (Some(a), None) | (None, Some(a)) => a
+            .iter()
+            .map(FieldSpec::from_value)
+            .collect::<Result<_, _>>()?,
         (None, None) => Vec::new(),
     };
     Ok((annotations, specs))
 }
 
 /// Set the annotations at `path` (lists are walked element-wise); record each field path touched.
-fn apply(v: &mut Value, segs: &[&str], create: bool, ann: &IndexMap<String, String>, at: &str, touched: &mut Vec<String>) {
+fn apply(
+    v: &mut Value,
+    segs: &[&str],
+    create: bool,
+    ann: &IndexMap<String, String>,
+    at: &str,
+    touched: &mut Vec<String>,
+) {
     if let Some(a) = v.as_array_mut() {
         for e in a.iter_mut() {
             apply(e, segs, create, ann, at, touched);
@@ -115,7 +163,11 @@ fn apply(v: &mut Value, segs: &[&str], create: bool, ann: &IndexMap<String, Stri
                 m.insert((*key).to_string(), Value::Null);
             }
             if let Some(child) = m.get_mut(*key) {
-                let at = if at.is_empty() { (*key).to_string() } else { format!("{at}.{key}") };
+                let at = if at.is_empty() {
+                    (*key).to_string()
+                } else {
+                    format!("{at}.{key}")
+                };
                 apply(child, rest, create, ann, &at, touched);
             }
         }
@@ -129,7 +181,12 @@ pub fn run(rl: &mut ResourceList) -> FnResult {
     }
     let mut seen = BTreeSet::new();
     for item in &rl.items {
-        let id = (krm::api_version(item), krm::kind(item), krm::namespace(item), krm::name(item));
+        let id = (
+            krm::api_version(item),
+            krm::kind(item),
+            krm::namespace(item),
+            krm::name(item),
+        );
         if !seen.insert(id) {
             return Err(FnFailure::msg(format!(
                 "may not add resource with an already registered id: {}/{} {}/{}",
@@ -139,10 +196,14 @@ pub fn run(rl: &mut ResourceList) -> FnResult {
     }
     let mut specs = common_annotation_specs();
     specs.extend(extra);
-    let listed: Vec<String> = annotations.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let listed: Vec<String> = annotations
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
     for item in rl.items.iter_mut() {
         let mut touched = Vec::new();
-        for spec in specs.iter().filter(|s| s.applies_to(item)) {
+        let applicable: Vec<&FieldSpec> = specs.iter().filter(|s| s.applies_to(item)).collect();
+        for spec in applicable {
             let segs: Vec<&str> = spec.path.split('/').filter(|s| !s.is_empty()).collect();
             apply(item, &segs, spec.create, &annotations, "", &mut touched);
         }

@@ -20,10 +20,20 @@ const fn c(path: &'static [&'static str]) -> Spot {
     Spot { path, create: true }
 }
 const fn u(path: &'static [&'static str]) -> Spot {
-    Spot { path, create: false }
+    Spot {
+        path,
+        create: false,
+    }
 }
 
-const TEMPLATE_KINDS: &[&str] = &["ReplicationController", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job"];
+const TEMPLATE_KINDS: &[&str] = &[
+    "ReplicationController",
+    "Deployment",
+    "ReplicaSet",
+    "DaemonSet",
+    "StatefulSet",
+    "Job",
+];
 
 fn spots(item: &Value) -> Vec<Spot> {
     let group = krm::group(item);
@@ -34,25 +44,70 @@ fn spots(item: &Value) -> Vec<Spot> {
         (_, "Deployment") | (_, "ReplicaSet") | (_, "DaemonSet") | ("apps", "StatefulSet") => {
             out.push(c(&["spec", "selector", "matchLabels"]))
         }
-        ("batch", "Job") | ("policy", "PodDisruptionBudget") => out.push(u(&["spec", "selector", "matchLabels"])),
+        ("batch", "Job") | ("policy", "PodDisruptionBudget") => {
+            out.push(u(&["spec", "selector", "matchLabels"]))
+        }
         (_, "NetworkPolicy") => {
             out.push(u(&["spec", "podSelector", "matchLabels"]));
-            out.push(u(&["spec", "ingress", "[]", "from", "[]", "podSelector", "matchLabels"]));
-            out.push(u(&["spec", "egress", "[]", "to", "[]", "podSelector", "matchLabels"]));
+            out.push(u(&[
+                "spec",
+                "ingress",
+                "[]",
+                "from",
+                "[]",
+                "podSelector",
+                "matchLabels",
+            ]));
+            out.push(u(&[
+                "spec",
+                "egress",
+                "[]",
+                "to",
+                "[]",
+                "podSelector",
+                "matchLabels",
+            ]));
         }
         ("batch", "CronJob") => {
             out.push(c(&["spec", "jobTemplate", "metadata", "labels"]));
-            out.push(u(&["spec", "jobTemplate", "spec", "selector", "matchLabels"]));
-            out.push(c(&["spec", "jobTemplate", "spec", "template", "metadata", "labels"]));
+            out.push(u(&[
+                "spec",
+                "jobTemplate",
+                "spec",
+                "selector",
+                "matchLabels",
+            ]));
+            out.push(c(&[
+                "spec",
+                "jobTemplate",
+                "spec",
+                "template",
+                "metadata",
+                "labels",
+            ]));
         }
         _ => {}
     }
     if TEMPLATE_KINDS.contains(&kind) {
         out.push(c(&["spec", "template", "metadata", "labels"]));
-        out.push(u(&["spec", "template", "spec", "topologySpreadConstraints", "[]", "labelSelector", "matchLabels"]));
+        out.push(u(&[
+            "spec",
+            "template",
+            "spec",
+            "topologySpreadConstraints",
+            "[]",
+            "labelSelector",
+            "matchLabels",
+        ]));
     }
     if group == "apps" && kind == "StatefulSet" {
-        out.push(c(&["spec", "volumeClaimTemplates", "[]", "metadata", "labels"]));
+        out.push(c(&[
+            "spec",
+            "volumeClaimTemplates",
+            "[]",
+            "metadata",
+            "labels",
+        ]));
     }
     out
 }
@@ -96,7 +151,10 @@ fn apply(v: &mut Value, path: &[&str], create: bool, labels: &IndexMap<String, S
 }
 
 pub fn run(rl: &mut ResourceList) -> FnResult {
-    let fc = rl.function_config.as_ref().ok_or_else(|| FnFailure::msg("`functionConfig` is not given"))?;
+    let fc = rl
+        .function_config
+        .as_ref()
+        .ok_or_else(|| FnFailure::msg("`functionConfig` is not given"))?;
     let mut labels = if let Some(data) = config_map_data(Some(fc)) {
         if fc.get("data").is_none() {
             return Err(FnFailure::msg("`functionConfig` is not given"));
@@ -118,7 +176,8 @@ pub fn run(rl: &mut ResourceList) -> FnResult {
             total += apply(item, spot.path, spot.create, &labels);
         }
     }
-    rl.results.push(KrmResult::info(format!("set {total} labels in total")));
+    rl.results
+        .push(KrmResult::info(format!("set {total} labels in total")));
     Ok(())
 }
 

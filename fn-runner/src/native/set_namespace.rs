@@ -24,7 +24,10 @@ fn read_config(fc: Option<&Value>) -> Result<Config, String> {
     };
     let cfg = if let Some(data) = config_map_data(Some(fc)) {
         if krm::name(fc) == "kptfile.kpt.dev" {
-            Config { namespace: data.get("name").cloned().unwrap_or_default(), matcher: String::new() }
+            Config {
+                namespace: data.get("name").cloned().unwrap_or_default(),
+                matcher: String::new(),
+            }
         } else {
             Config {
                 namespace: data.get("namespace").cloned().unwrap_or_default(),
@@ -33,7 +36,10 @@ fn read_config(fc: Option<&Value>) -> Result<Config, String> {
         }
     } else if is_fn_kind(fc, "SetNamespace") {
         let s = |k: &str| fc.get(k).and_then(krm::scalar_text).unwrap_or_default();
-        Config { namespace: s("namespace"), matcher: s("namespaceMatcher") }
+        Config {
+            namespace: s("namespace"),
+            matcher: s("namespaceMatcher"),
+        }
     } else {
         return Err(format!(
             "unknown functionConfig Kind={} ApiVersion={}, expect `ConfigMap` or `SetNamespace`",
@@ -94,7 +100,14 @@ pub fn run(rl: &mut ResourceList) -> FnResult {
     let present: BTreeSet<(String, String, String, String)> = rl
         .items
         .iter()
-        .map(|i| (krm::group(i).to_string(), krm::kind(i).to_string(), krm::namespace(i).to_string(), krm::name(i).to_string()))
+        .map(|i| {
+            (
+                krm::group(i).to_string(),
+                krm::kind(i).to_string(),
+                krm::namespace(i).to_string(),
+                krm::name(i).to_string(),
+            )
+        })
         .collect();
 
     let mut changed: BTreeMap<String, usize> = BTreeMap::new();
@@ -105,7 +118,12 @@ pub fn run(rl: &mut ResourceList) -> FnResult {
         let up = origin(item);
         let mut set = |item: &mut Value, path: &[&str], orig: Option<&str>| {
             let current = krm::str_at(item, path).unwrap_or("");
-            let current = if current.is_empty() { "default" } else { current }.to_string();
+            let current = if current.is_empty() {
+                "default"
+            } else {
+                current
+            }
+            .to_string();
             let orig = orig.unwrap_or(&current).to_string();
             if should_change(&current, &orig) && current != cfg.namespace {
                 let (parent, last) = path.split_at(path.len() - 1);
@@ -120,13 +138,37 @@ pub fn run(rl: &mut ResourceList) -> FnResult {
         let group = krm::group(item).to_string();
         let kind = krm::kind(item).to_string();
         if krm::api_version(item) == "v1" && kind == "Namespace" {
-            set(item, &["metadata", "name"], up.as_ref().map(|o| o.3.as_str()));
+            set(
+                item,
+                &["metadata", "name"],
+                up.as_ref().map(|o| o.3.as_str()),
+            );
         } else if krm::is_namespaced(item) {
-            set(item, &["metadata", "namespace"], up.as_ref().map(|o| o.2.as_str()));
+            set(
+                item,
+                &["metadata", "namespace"],
+                up.as_ref().map(|o| o.2.as_str()),
+            );
         }
         if group == "apiextensions.k8s.io" && kind == "CustomResourceDefinition" {
-            if krm::get(item, &["spec", "conversion", "webhook", "clientConfig", "service"]).is_some_and(Value::is_object) {
-                set(item, &["spec", "conversion", "webhook", "clientConfig", "service", "namespace"], None);
+            if krm::get(
+                item,
+                &["spec", "conversion", "webhook", "clientConfig", "service"],
+            )
+            .is_some_and(Value::is_object)
+            {
+                set(
+                    item,
+                    &[
+                        "spec",
+                        "conversion",
+                        "webhook",
+                        "clientConfig",
+                        "service",
+                        "namespace",
+                    ],
+                    None,
+                );
             }
         }
         if group == "apiregistration.k8s.io" && kind == "APIService" {
@@ -134,8 +176,11 @@ pub fn run(rl: &mut ResourceList) -> FnResult {
                 set(item, &["spec", "service", "namespace"], None);
             }
         }
-        if group == "rbac.authorization.k8s.io" && (kind == "RoleBinding" || kind == "ClusterRoleBinding") {
-            if let Some(subjects) = krm::get_mut(item, &["subjects"]).and_then(Value::as_array_mut) {
+        if group == "rbac.authorization.k8s.io"
+            && (kind == "RoleBinding" || kind == "ClusterRoleBinding")
+        {
+            if let Some(subjects) = krm::get_mut(item, &["subjects"]).and_then(Value::as_array_mut)
+            {
                 for s in subjects.iter_mut() {
                     if s.get("namespace").is_some() {
                         set(s, &["namespace"], None);
@@ -144,17 +189,25 @@ pub fn run(rl: &mut ResourceList) -> FnResult {
             }
         }
         if let Some(dep) = krm::annotation(item, DEPENDS_ON).map(str::to_string) {
-            let rewritten = rewrite_depends_on(&dep, &present, &cfg.namespace, &|cur, orig| should_change(cur, orig));
+            let rewritten = rewrite_depends_on(&dep, &present, &cfg.namespace, &|cur, orig| {
+                should_change(cur, orig)
+            });
             if rewritten != dep {
                 krm::set_annotation(item, DEPENDS_ON, &rewritten);
             }
         }
     }
     if changed.is_empty() {
-        rl.results.push(KrmResult::info(format!("all namespaces are already {:?}. no value changed", cfg.namespace)));
+        rl.results.push(KrmResult::info(format!(
+            "all namespaces are already {:?}. no value changed",
+            cfg.namespace
+        )));
     } else {
         for (old, n) in changed {
-            rl.results.push(KrmResult::info(format!("namespace {old:?} updated to {:?}, {n} value(s) changed", cfg.namespace)));
+            rl.results.push(KrmResult::info(format!(
+                "namespace {old:?} updated to {:?}, {n} value(s) changed",
+                cfg.namespace
+            )));
         }
     }
     Ok(())
@@ -172,9 +225,17 @@ fn rewrite_depends_on(
         .map(|reference| {
             let parts: Vec<&str> = reference.split('/').collect();
             if parts.len() == 5 && parts[1] == "namespaces" {
-                let key = (parts[0].to_string(), parts[3].to_string(), parts[2].to_string(), parts[4].to_string());
+                let key = (
+                    parts[0].to_string(),
+                    parts[3].to_string(),
+                    parts[2].to_string(),
+                    parts[4].to_string(),
+                );
                 if present.contains(&key) && should_change(parts[2], parts[2]) {
-                    return format!("{}/namespaces/{}/{}/{}", parts[0], namespace, parts[3], parts[4]);
+                    return format!(
+                        "{}/namespaces/{}/{}/{}",
+                        parts[0], namespace, parts[3], parts[4]
+                    );
                 }
             }
             reference.to_string()

@@ -14,9 +14,10 @@ pub fn golden(name: &str, input: &str, expected: &str, exit_code: i32) -> String
     let input = format!("{HEADER}{}", input.trim_start_matches('\n'));
     let out = super::run_native(f, input.as_bytes(), Duration::from_secs(5)).unwrap();
     let text = String::from_utf8(out.resource_list).unwrap();
-    let got: Value = serde_saphyr::from_str(&text).unwrap();
-    let mut want: Value = serde_saphyr::from_str(&format!("{HEADER}{}", expected.trim_start_matches('\n'))).unwrap();
-    let input_v: Value = serde_saphyr::from_str(&input).unwrap();
+    let got: Value = crate::yaml::parse_str(&text).unwrap();
+    let mut want: Value =
+        crate::yaml::parse_str(&format!("{HEADER}{}", expected.trim_start_matches('\n'))).unwrap();
+    let input_v: Value = crate::yaml::parse_str(&input).unwrap();
     if want.get("functionConfig").is_none()
         && let Some(fc) = input_v.get("functionConfig")
     {
@@ -25,7 +26,15 @@ pub fn golden(name: &str, input: &str, expected: &str, exit_code: i32) -> String
     if want.get("items").is_none() {
         want["items"] = Value::Array(vec![]);
     }
-    assert_eq!(got, want, "output of {name}:\n{text}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.exit_code, exit_code, "exit code of {name}; output:\n{text}");
+    assert_eq!(
+        got,
+        want,
+        "output of {name}:\n{text}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.exit_code, exit_code,
+        "exit code of {name}; output:\n{text}"
+    );
     text
 }

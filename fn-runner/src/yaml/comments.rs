@@ -35,7 +35,8 @@ pub fn read_line_comments(text: &str) -> CommentMap {
         match event {
             Event::Comment(body, Placement::Right) => {
                 if let Some(p) = &last {
-                    out.entry(p.clone()).or_insert_with(|| body.trim().to_string());
+                    out.entry(p.clone())
+                        .or_insert_with(|| body.trim().to_string());
                 }
             }
             Event::Scalar(value, ..) => {
@@ -60,7 +61,11 @@ pub fn read_line_comments(text: &str) -> CommentMap {
                     path = p;
                 }
                 last = Some(path.clone());
-                stack.push(if seq { Frame::Seq { next: 0 } } else { Frame::Map { key: None } });
+                stack.push(if seq {
+                    Frame::Seq { next: 0 }
+                } else {
+                    Frame::Map { key: None }
+                });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 stack.pop();
@@ -107,13 +112,25 @@ mod tests {
     fn scalar_and_collection_comments() {
         let y = "items:\n- kind: Deployment # a kind\n  spec:\n    image: nginx:1.2 # kpt-set: ${image}:${tag}\n    args: # kpt-set: ${args}\n    - a\n    - b\n    flow: [x, y] # kpt-set: ${flow}\n    after: z\n";
         let c = read_line_comments(y);
-        assert_eq!(c.get(&p(&["items", "0", "kind"])).map(String::as_str), Some("a kind"));
         assert_eq!(
-            c.get(&p(&["items", "0", "spec", "image"])).map(String::as_str),
+            c.get(&p(&["items", "0", "kind"])).map(String::as_str),
+            Some("a kind")
+        );
+        assert_eq!(
+            c.get(&p(&["items", "0", "spec", "image"]))
+                .map(String::as_str),
             Some("kpt-set: ${image}:${tag}")
         );
-        assert_eq!(c.get(&p(&["items", "0", "spec", "args"])).map(String::as_str), Some("kpt-set: ${args}"));
-        assert_eq!(c.get(&p(&["items", "0", "spec", "flow"])).map(String::as_str), Some("kpt-set: ${flow}"));
+        assert_eq!(
+            c.get(&p(&["items", "0", "spec", "args"]))
+                .map(String::as_str),
+            Some("kpt-set: ${args}")
+        );
+        assert_eq!(
+            c.get(&p(&["items", "0", "spec", "flow"]))
+                .map(String::as_str),
+            Some("kpt-set: ${flow}")
+        );
         assert!(!c.contains_key(&p(&["items", "0", "spec", "after"])));
     }
 }

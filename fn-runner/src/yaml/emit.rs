@@ -9,14 +9,22 @@ use super::comments::{CommentMap, PathSeg};
 
 /// Emit `value` as a YAML document (no `---`).
 pub fn to_yaml(value: &Value) -> String {
-    let mut e = Emitter { out: String::with_capacity(4096), comments: None, path: Vec::new() };
+    let mut e = Emitter {
+        out: String::with_capacity(4096),
+        comments: None,
+        path: Vec::new(),
+    };
     e.document(value);
     e.out
 }
 
 /// Emit `value`, writing `comments` as line comments at their paths.
 pub fn to_yaml_with_comments(value: &Value, comments: &CommentMap) -> String {
-    let mut e = Emitter { out: String::with_capacity(4096), comments: Some(comments), path: Vec::new() };
+    let mut e = Emitter {
+        out: String::with_capacity(4096),
+        comments: Some(comments),
+        path: Vec::new(),
+    };
     e.document(value);
     e.out
 }
@@ -111,7 +119,9 @@ impl Emitter<'_> {
             match v {
                 Value::Object(m) if !m.is_empty() => self.map_body(m, ind + 2),
                 Value::Array(inner) if !inner.is_empty() => self.seq_body(inner, ind + 2),
-                Value::String(s) if is_block_literal(s) => write_block_literal(&mut self.out, s, ind + 2),
+                Value::String(s) if is_block_literal(s) => {
+                    write_block_literal(&mut self.out, s, ind + 2)
+                }
                 other => {
                     self.inline(other);
                     self.comment();
@@ -180,15 +190,22 @@ fn write_scalar_str(out: &mut String, s: &str, _ind: usize) {
 }
 
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if s.starts_with(' ') || s.ends_with(' ') || s.ends_with(':') {
         return false;
     }
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) || first.is_ascii_digit() || first == '+' || first == '.' {
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
+        || first.is_ascii_digit()
+        || first == '+'
+        || first == '.'
+    {
         // Indicators, and anything that might read as a number.
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.chars().any(|c| c.is_control() || c == '\u{feff}') {
+    if s.contains(": ") || s.contains(" #") || s.chars().any(|c| c.is_control() || c == '\u{feff}')
+    {
         return false;
     }
     // Flow indicators are fine in block context but a '{' or '[' start is excluded above.
@@ -214,7 +231,7 @@ mod tests {
             "key: colon": "v", "": "empty key"
         });
         let y = to_yaml(&v);
-        let back: Value = serde_saphyr::from_str(&y).unwrap();
+        let back: Value = crate::yaml::parse_str(&y).unwrap();
         assert_eq!(back, v, "emitted:\n{y}");
     }
 
@@ -222,9 +239,18 @@ mod tests {
     fn writes_comments() {
         let v = json!({"spec": {"image": "nginx", "args": ["a"]}});
         let mut c = CommentMap::new();
-        c.insert(vec![PathSeg::Key("spec".into()), PathSeg::Key("image".into())], "kpt-set: ${image}".into());
-        c.insert(vec![PathSeg::Key("spec".into()), PathSeg::Key("args".into())], "kpt-set: ${args}".into());
+        c.insert(
+            vec![PathSeg::Key("spec".into()), PathSeg::Key("image".into())],
+            "kpt-set: ${image}".into(),
+        );
+        c.insert(
+            vec![PathSeg::Key("spec".into()), PathSeg::Key("args".into())],
+            "kpt-set: ${args}".into(),
+        );
         let y = to_yaml_with_comments(&v, &c);
-        assert_eq!(y, "spec:\n  image: nginx # kpt-set: ${image}\n  args: # kpt-set: ${args}\n  - a\n");
+        assert_eq!(
+            y,
+            "spec:\n  image: nginx # kpt-set: ${image}\n  args: # kpt-set: ${args}\n  - a\n"
+        );
     }
 }

@@ -8,8 +8,22 @@ mod emit;
 pub use comments::{CommentMap, PathSeg, read_line_comments};
 pub use emit::{to_yaml, to_yaml_with_comments};
 
+/// Parser options: YAML 1.2 core schema, as go-yaml v3 reads untyped data
+/// (`y`, `no`, `on` stay strings; only `true`/`false` are booleans).
+pub fn options() -> serde_saphyr::Options {
+    let mut o = serde_saphyr::Options::default();
+    o.strict_booleans = true;
+    o
+}
+
 /// Parse one YAML document into a JSON value.
 pub fn parse(bytes: &[u8]) -> Result<serde_json::Value, String> {
     let text = std::str::from_utf8(bytes).map_err(|e| format!("input is not UTF-8: {e}"))?;
-    serde_saphyr::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())
+    parse_str(text)
+}
+
+/// Parse one YAML document (text) into a JSON value.
+pub fn parse_str(text: &str) -> Result<serde_json::Value, String> {
+    serde_saphyr::from_str_with_options::<serde_json::Value>(text, options())
+        .map_err(|e| e.to_string())
 }

@@ -296,9 +296,20 @@ impl Node {
     /// True when the two nodes hold the same data (comments and styles ignored,
     /// scalars compared by value and quotedness).
     pub fn same_data(&self, other: &Node) -> bool {
+        if self.is_null() && other.is_null() {
+            return true;
+        }
         match (&self.value, &other.value) {
             (Value::Scalar(a), Value::Scalar(b)) => {
-                a.value == b.value && crate::yaml::resolve::is_string_scalar(self) == crate::yaml::resolve::is_string_scalar(other)
+                let (sa, sb) = (
+                    crate::yaml::resolve::is_string_scalar(self),
+                    crate::yaml::resolve::is_string_scalar(other),
+                );
+                match (sa, sb) {
+                    (true, true) => a.value == b.value,
+                    (false, false) => a.value == b.value || crate::yaml::to_json(self) == crate::yaml::to_json(other),
+                    _ => false,
+                }
             }
             (Value::Mapping(a), Value::Mapping(b)) => {
                 a.entries.len() == b.entries.len()

@@ -4,7 +4,7 @@
 //! (kept as written), multi-document streams with `---` and `...`. Complex keys
 //! (`? `) and directives other than being skipped are not supported.
 
-use super::node::{Comments, Entry, Mapping, Node, Scalar, ScalarStyle, Sequence, Value};
+use super::node::{Entry, Mapping, Node, Scalar, ScalarStyle, Sequence, Value};
 use super::{Document, Stream, YamlError};
 
 type Result<T> = std::result::Result<T, YamlError>;
@@ -44,7 +44,7 @@ pub fn parse_document(text: &str) -> Result<Document> {
     Ok(s.docs.swap_remove(i))
 }
 
-const MAX_DEPTH: usize = 256;
+const MAX_DEPTH: usize = 128;
 
 struct Parser<'a> {
     src: &'a [u8],
@@ -130,8 +130,15 @@ impl<'a> Parser<'a> {
     /// Look past blank and comment lines from the current line start.
     fn lookahead(&self) -> Result<Lookahead> {
         let mut comments = Vec::new();
-        let mut pos = self.line_start.max(if self.pos == self.line_start { self.pos } else { self.line_start });
-        let mut line = self.line;
+        // from the start of the next unread line (at the end when the input ends mid-line)
+        let (mut pos, mut line) = if self.pos == self.line_start {
+            (self.pos, self.line)
+        } else {
+            match self.src[self.pos..].iter().position(|&b| b == b'\n') {
+                Some(i) => (self.pos + i + 1, self.line + 1),
+                None => (self.src.len(), self.line),
+            }
+        };
         loop {
             if pos >= self.src.len() {
                 return Ok(Lookahead {
@@ -547,6 +554,16 @@ impl<'a> Parser<'a> {
     /// Parse the value after `key:` or `- ` (or a document root). Returns the node and,
     /// when the value is a block that starts on the next line, the comment on this line.
     fn value(&mut self, parent_indent: isize, compact_seq_ok: bool, inline_map_ok: bool) -> Result<(Node, Option<String>)> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return self.err("document is nested too deeply");
+        }
+        let r = self.value_inner(parent_indent, compact_seq_ok, inline_map_ok);
+        self.depth -= 1;
+        r
+    }
+
+    fn value_inner(&mut self, parent_indent: isize, compact_seq_ok: bool, inline_map_ok: bool) -> Result<(Node, Option<String>)> {
         self.skip_spaces();
         let (tag, anchor) = self.props()?;
         let mut node;
@@ -706,12 +723,13 @@ impl<'a> Parser<'a> {
     fn double_quoted(&mut self, _parent_indent: isize) -> Result<Node> {
         let line = self.line;
         let start = self.pos;
+        let start_col = self.col();
         self.pos += 1;
         let mut out = String::new();
         let mut multiline = false;
         loop {
             let Some(b) = self.peek() else {
-                return Err(YamlError::new(line, start - self.line_start + 1, "found unexpected end of stream while scanning a quoted scalar"));
+                return Err(YamlError::new(line, start_col + 1, "found unexpected end of stream while scanning a quoted scalar"));
             };
             match b {
                 b'"' => {
@@ -817,12 +835,13 @@ impl<'a> Parser<'a> {
     fn single_quoted(&mut self, _parent_indent: isize) -> Result<Node> {
         let line = self.line;
         let start = self.pos;
+        let start_col = self.col();
         self.pos += 1;
         let mut out = String::new();
         let mut multiline = false;
         loop {
             let Some(b) = self.peek() else {
-                return Err(YamlError::new(line, start - self.line_start + 1, "found unexpected end of stream while scanning a quoted scalar"));
+                return Err(YamlError::new(line, start_col + 1, "found unexpected end of stream while scanning a quoted scalar"));
             };
             match b {
                 b'\'' => {
@@ -1093,11 +1112,6 @@ fn push_doc(docs: &mut Vec<Document>, doc: Document) {
     docs.push(doc);
 }
 
-fn trim_trailing_blank(v: &mut Vec<String>) {
-    while v.last().is_some_and(|s| s.is_empty()) {
-        v.pop();
-    }
-}
 
 fn utf8_len(b: u8) -> usize {
     match b {
@@ -1188,7 +1202,23 @@ fn fold_lines(lines: &[&str]) -> String {
     out
 }
 
-/// Node comments helper for callers building documents.
-pub fn comments_of(n: &Node) -> &Comments {
-    &n.comments
+/// Decode the source text of a single-line quoted scalar (quotes included).
+pub(crate) fn decode_quoted(raw: &str) -> Option<String> {
+    let mut p = Parser {
+        src: raw.as_bytes(),
+        text: raw,
+        pos: 0,
+        line: 1,
+        line_start: 0,
+        depth: 0,
+    };
+    let n = match raw.as_bytes().first()? {
+        b'"' => p.double_quoted(-1).ok()?,
+        b'\'' => p.single_quoted(-1).ok()?,
+        _ => return None,
+    };
+    if p.pos != raw.len() {
+        return None;
+    }
+    n.as_str().map(str::to_string)
 }

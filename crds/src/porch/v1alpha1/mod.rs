@@ -4,8 +4,8 @@
 mod lifecycle;
 mod package;
 mod package_revision;
-pub(crate) mod resource;
 mod render;
+pub(crate) mod resource;
 mod resources;
 mod task;
 

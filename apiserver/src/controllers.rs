@@ -1,0 +1,233 @@
+//! What kube-controller-manager does in a cluster, for the kinds served here: the garbage
+//! collector (ownerReferences with background, foreground and orphan propagation), the
+//! namespace lifecycle (finalize contents, then remove) and CRD instance cleanup.
+
+use crate::api::App;
+use crate::api::objects::{CRD_CLEANUP_FINALIZER, Ctx, DeleteOptions, delete_object};
+use crate::registry::ResourceInfo;
+use crate::store::{Action, GroupResource, Precondition, StoredObject, WriteOp};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn uid(o: &Value) -> &str {
+    o.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default()
+}
+
+fn owner_uids(o: &Value) -> Vec<String> {
+    o.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+fn has_finalizer(o: &Value, f: &str) -> bool {
+    o.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x == f))
+}
+
+fn deleting(o: &Value) -> bool {
+    o.pointer("/metadata/deletionTimestamp").is_some()
+}
+
+/// Run the controllers until the process stops: a sweep at start and after every nudge.
+pub async fn run(app: App) {
+    let mut events = app.store.subscribe();
+    let nudge = app.controllers.clone();
+    let app2 = app.clone();
+    // Deletions and ownerReferences arriving through any path (including aggregated groups) wake the sweep.
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(ev) => {
+                    let relevant = ev.kind == porch_apimachinery::watch::EventType::Deleted
+                        || deleting(&ev.object.value)
+                        || ev.object.value.pointer("/metadata/ownerReferences").is_some();
+                    if relevant {
+                        app2.controllers.notify_one();
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => app2.controllers.notify_one(),
+                Err(_) => return,
+            }
+        }
+    });
+    loop {
+        sweep(&app).await;
+        // Debounce bursts of changes into one sweep, and re-check periodically for pending work.
+        let _ = tokio::time::timeout(Duration::from_secs(5), nudge.notified()).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+struct Item {
+    info: Arc<ResourceInfo>,
+    obj: Arc<StoredObject>,
+}
+
+fn ctx_for(app: &App, info: &Arc<ResourceInfo>, ns: &str) -> Ctx {
+    let version = info.versions.iter().find(|v| v.storage).or(info.versions.first()).map(|v| v.name.clone()).unwrap_or_default();
+    Ctx {
+        app: app.clone(),
+        info: info.clone(),
+        version,
+        namespace: info.namespaced.then(|| ns.to_string()),
+        query: HashMap::new(),
+        headers: http::HeaderMap::new(),
+    }
+}
+
+fn ns_of(o: &Value) -> &str {
+    o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default()
+}
+fn name_of(o: &Value) -> &str {
+    o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
+}
+
+async fn delete_item(app: &App, it: &Item) {
+    let ctx = ctx_for(app, &it.info, ns_of(&it.obj.value));
+    if let Err(e) = delete_object(&ctx, name_of(&it.obj.value), &DeleteOptions::default()).await
+        && e.code != 404
+    {
+        tracing::warn!(error = %e.message, "controller delete failed");
+    }
+}
+
+/// Write a modified object back with optimistic concurrency (a conflict is retried by the next sweep).
+async fn put_back(app: &App, it: &Item, value: Value) {
+    let op = WriteOp {
+        gr: it.info.gr(),
+        namespace: ns_of(&it.obj.value).to_string(),
+        name: name_of(&it.obj.value).to_string(),
+        precondition: Precondition::ResourceVersion(it.obj.rv),
+        action: if deleting(&value) && value.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(Vec::is_empty) && !is_namespace_pending(&it.info, &value) {
+            Action::Delete
+        } else {
+            Action::Put(value)
+        },
+    };
+    if let Err(e) = app.store.write(op).await {
+        tracing::debug!(error = %e, "controller write skipped");
+    } else {
+        app.controllers.notify_one();
+    }
+}
+
+fn is_namespace_pending(info: &ResourceInfo, v: &Value) -> bool {
+    info.group.is_empty() && info.resource == "namespaces" && v.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+}
+
+fn remove_finalizer(v: &Value, f: &str) -> Value {
+    let mut v = v.clone();
+    if let Some(a) = v.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) {
+        a.retain(|x| x != f);
+    }
+    v
+}
+
+async fn sweep(app: &App) {
+    let mut items = Vec::new();
+    let mut infos: HashMap<GroupResource, Arc<ResourceInfo>> = HashMap::new();
+    for gr in app.store.resources() {
+        let Some(info) = app.registry.lookup_any_version(&gr.group, &gr.resource) else { continue };
+        infos.insert(gr.clone(), info.clone());
+        let (_, objs, _) = app.store.list(&gr, None, None, 0, &|_| true);
+        items.extend(objs.into_iter().map(|obj| Item { info: info.clone(), obj }));
+    }
+    let uids: HashSet<String> = items.iter().map(|i| uid(&i.obj.value).to_string()).collect();
+    let mut dependents: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, it) in items.iter().enumerate() {
+        for o in owner_uids(&it.obj.value) {
+            dependents.entry(o).or_default().push(i);
+        }
+    }
+    for it in &items {
+        let v = &it.obj.value;
+        // Garbage collection: every owner gone -> delete; some gone -> drop the dangling references.
+        let owners = owner_uids(v);
+        if !owners.is_empty() {
+            let alive: Vec<&String> = owners.iter().filter(|o| uids.contains(*o)).collect();
+            if alive.is_empty() {
+                if !deleting(v) {
+                    delete_item(app, it).await;
+                }
+                continue;
+            }
+            if alive.len() < owners.len() {
+                let mut nv = v.clone();
+                if let Some(refs) = nv.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+                    refs.retain(|r| r.get("uid").and_then(Value::as_str).is_some_and(|u| uids.contains(u)));
+                }
+                put_back(app, it, nv).await;
+                continue;
+            }
+        }
+        if !deleting(v) {
+            continue;
+        }
+        let deps = dependents.get(uid(v)).cloned().unwrap_or_default();
+        if has_finalizer(v, "orphan") {
+            for d in &deps {
+                let dep = &items[*d];
+                let mut nv = dep.obj.value.clone();
+                if let Some(refs) = nv.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+                    refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid(v)));
+                    if refs.is_empty()
+                        && let Some(m) = nv.get_mut("metadata").and_then(Value::as_object_mut)
+                    {
+                        m.remove("ownerReferences");
+                    }
+                }
+                put_back(app, dep, nv).await;
+            }
+            if deps.is_empty() {
+                put_back(app, it, remove_finalizer(v, "orphan")).await;
+            }
+            continue;
+        }
+        if has_finalizer(v, "foregroundDeletion") {
+            for d in &deps {
+                if !deleting(&items[*d].obj.value) {
+                    delete_item(app, &items[*d]).await;
+                }
+            }
+            if deps.is_empty() {
+                put_back(app, it, remove_finalizer(v, "foregroundDeletion")).await;
+            }
+            continue;
+        }
+        // Namespace lifecycle.
+        if it.info.group.is_empty() && it.info.resource == "namespaces" {
+            let ns = name_of(v);
+            let content: Vec<&Item> = items.iter().filter(|c| c.info.namespaced && ns_of(&c.obj.value) == ns).collect();
+            for c in &content {
+                if !deleting(&c.obj.value) {
+                    delete_item(app, c).await;
+                }
+            }
+            if content.is_empty() && is_namespace_pending(&it.info, v) {
+                let mut nv = v.clone();
+                if let Some(spec) = nv.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.insert("finalizers".into(), json!([]));
+                }
+                put_back(app, it, nv).await;
+            }
+            continue;
+        }
+        // CRD cleanup: remove every instance, then let the CRD go.
+        if it.info.group == "apiextensions.k8s.io" && has_finalizer(v, CRD_CLEANUP_FINALIZER) {
+            let group = v.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
+            let plural = v.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or_default();
+            let instances: Vec<&Item> = items.iter().filter(|c| c.info.group == group && c.info.resource == plural).collect();
+            for c in &instances {
+                if !deleting(&c.obj.value) {
+                    delete_item(app, c).await;
+                }
+            }
+            if instances.is_empty() {
+                put_back(app, it, remove_finalizer(v, CRD_CLEANUP_FINALIZER)).await;
+                app.registry.remove(group, plural);
+            }
+        }
+    }
+}

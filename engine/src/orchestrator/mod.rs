@@ -1,0 +1,322 @@
+//! The engine proper: create, update, approve, update resources and delete over the storage and
+//! kpt seams, enforcing every rule in upstream's order. Reads (list/get) live here too because the
+//! write paths need the same composed view (git record + stored metadata + latest marker).
+
+mod create;
+mod delete;
+mod resources;
+mod update;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::backend::{BackendError, MetadataStore, RepositoryBackend};
+use crate::content_cache::{CacheStats, ContentCache, PackageFiles};
+use crate::error::{EngineError, PACKAGE_REVISIONS};
+use crate::latest::{latest_changed, latest_revision_names, sort_package_revisions};
+use crate::locks::LockRegistry;
+use crate::messages;
+use crate::model::{PackageRevision, RepositoryInfo, StoredMeta};
+use crate::names::parse_package_revision_name;
+use crate::ops::PackageOps;
+use crate::record::RevisionRecord;
+use crate::selectors::FieldFilter;
+
+pub use delete::DeleteOutcome;
+pub use resources::{ResourcesUpdate, ResourcesUpdated};
+pub use update::{UpdateKind, UpdateOutcome};
+
+/// The repositories of one namespace, as the API layer found them (Repository CRs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub namespace: String,
+    pub repositories: Vec<RepositoryInfo>,
+}
+
+impl Scope {
+    pub fn repository(&self, name: &str) -> Option<&RepositoryInfo> {
+        self.repositories.iter().find(|r| r.name == name)
+    }
+
+    /// Repositories visible to v1alpha1.
+    pub fn visible(&self) -> impl Iterator<Item = &RepositoryInfo> {
+        self.repositories.iter().filter(|r| !r.v1alpha2_managed)
+    }
+}
+
+/// Tunables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Byte budget of the package content cache.
+    pub content_cache_bytes: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            content_cache_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+type Clock = Arc<dyn Fn() -> String + Send + Sync>;
+
+fn system_clock() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// The engine over a repository backend `B`, a metadata store `M` and kpt operations `O`.
+pub struct Engine<B, M, O> {
+    backend: B,
+    meta: M,
+    ops: O,
+    locks: LockRegistry,
+    cache: ContentCache,
+    clock: Clock,
+}
+
+/// A record located by name, with its repository's full list (needed for latest and numbering).
+pub(crate) struct Located {
+    pub repo: RepositoryInfo,
+    pub records: Vec<RevisionRecord>,
+    pub record: RevisionRecord,
+}
+
+pub(crate) fn backend_error(name: &str, err: BackendError) -> EngineError {
+    match err {
+        BackendError::NotFound(_) => messages::package_revision_not_found(name),
+        BackendError::Stale(_) => messages::object_modified(PACKAGE_REVISIONS, name),
+        BackendError::Forbidden(m) | BackendError::Other(m) => EngineError::internal(m),
+    }
+}
+
+impl<B, M, O> Engine<B, M, O>
+where
+    B: RepositoryBackend,
+    M: MetadataStore,
+    O: PackageOps,
+{
+    pub fn new(backend: B, meta: M, ops: O, options: EngineOptions) -> Self {
+        Self {
+            backend,
+            meta,
+            ops,
+            locks: LockRegistry::new(),
+            cache: ContentCache::new(options.content_cache_bytes),
+            clock: Arc::new(system_clock),
+        }
+    }
+
+    /// Replaces the RFC 3339 clock used for creation and deletion timestamps.
+    pub fn with_clock(mut self, clock: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn locks(&self) -> &LockRegistry {
+        &self.locks
+    }
+
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    pub fn metadata_store(&self) -> &M {
+        &self.meta
+    }
+
+    pub(crate) fn now(&self) -> String {
+        (self.clock)()
+    }
+
+    pub(crate) async fn records(
+        &self,
+        repo: &RepositoryInfo,
+    ) -> Result<Vec<RevisionRecord>, EngineError> {
+        self.backend
+            .list_revisions(repo)
+            .await
+            .map_err(|e| EngineError::internal(e.to_string()))
+    }
+
+    pub(crate) async fn stored_meta(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<StoredMeta, EngineError> {
+        Ok(self
+            .meta
+            .get(namespace, name)
+            .await
+            .map_err(|e| EngineError::internal(e.to_string()))?
+            .unwrap_or_default())
+    }
+
+    /// Composes the API view of `record` (metadata and latest marker).
+    pub(crate) async fn view(
+        &self,
+        repo: &RepositoryInfo,
+        records: &[RevisionRecord],
+        record: &RevisionRecord,
+    ) -> Result<PackageRevision, EngineError> {
+        let name = record.name();
+        let meta = self.stored_meta(&repo.namespace, &name).await?;
+        let latest = latest_revision_names(records).contains(&name);
+        Ok(record.to_package_revision(repo, &meta, latest))
+    }
+
+    /// Files of `record`, from the content cache when this commit was read before.
+    pub(crate) async fn files(
+        &self,
+        repo: &RepositoryInfo,
+        record: &RevisionRecord,
+    ) -> Result<Arc<PackageFiles>, EngineError> {
+        self.cache
+            .get_or_load(&record.commit, || self.backend.read_files(repo, record))
+            .await
+            .map_err(|e| backend_error(&record.name(), e))
+    }
+
+    pub(crate) fn remember_files(&self, record: &RevisionRecord, files: PackageFiles) {
+        self.cache.insert(&record.commit, files);
+    }
+
+    /// Finds `name` in the scope; v1alpha2-managed repositories are invisible (404).
+    pub(crate) async fn locate(&self, scope: &Scope, name: &str) -> Result<Located, EngineError> {
+        let not_found = || messages::package_revision_not_found(name);
+        let key = parse_package_revision_name(name).map_err(|_| not_found())?;
+        let repo = scope
+            .repository(&key.repository)
+            .filter(|r| !r.v1alpha2_managed)
+            .ok_or_else(not_found)?
+            .clone();
+        let records = self.records(&repo).await?;
+        let record = records
+            .iter()
+            .find(|r| r.name() == name)
+            .cloned()
+            .ok_or_else(not_found)?;
+        Ok(Located {
+            repo,
+            records,
+            record,
+        })
+    }
+
+    /// Every revision of the scope matching `filter`, sorted (porch-api.md §1.16).
+    pub async fn list(
+        &self,
+        scope: &Scope,
+        filter: &FieldFilter,
+    ) -> Result<Vec<PackageRevision>, EngineError> {
+        let mut out = Vec::new();
+        for repo in scope.visible() {
+            if filter.repository().is_some_and(|r| r != repo.name) {
+                continue;
+            }
+            let records = match self.records(repo).await {
+                Ok(r) => r,
+                Err(e) => {
+                    // A failing repository is skipped, as upstream does.
+                    tracing::warn!(repository = %repo.name, error = %e, "listing repository failed");
+                    continue;
+                }
+            };
+            let latest = latest_revision_names(&records);
+            for record in &records {
+                let name = record.name();
+                let meta = self.stored_meta(&repo.namespace, &name).await?;
+                let pr = record.to_package_revision(repo, &meta, latest.contains(&name));
+                if filter.matches(&pr) {
+                    out.push(pr);
+                }
+            }
+        }
+        sort_package_revisions(&mut out);
+        Ok(out)
+    }
+
+    pub async fn get(&self, scope: &Scope, name: &str) -> Result<PackageRevision, EngineError> {
+        let found = self.locate(scope, name).await?;
+        self.view(&found.repo, &found.records, &found.record).await
+    }
+
+    /// The PackageRevision and its files (the PRR view).
+    pub async fn get_resources(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<(PackageRevision, Arc<PackageFiles>), EngineError> {
+        let found = self
+            .locate(scope, name)
+            .await
+            .map_err(|_| messages::package_revision_resources_not_found(name))?;
+        let pr = self
+            .view(&found.repo, &found.records, &found.record)
+            .await?;
+        let files = self.files(&found.repo, &found.record).await?;
+        Ok((pr, files))
+    }
+
+    /// Views of the revisions in `after` whose latest marker differs from `before`, except
+    /// `exclude` (the revision the operation itself returns).
+    pub(crate) async fn relabelled(
+        &self,
+        repo: &RepositoryInfo,
+        before: &[RevisionRecord],
+        after: &[RevisionRecord],
+        exclude: &str,
+    ) -> Result<Vec<PackageRevision>, EngineError> {
+        let changed = latest_changed(before, after);
+        let mut out = Vec::new();
+        for record in after {
+            let name = record.name();
+            if name != exclude && changed.contains(&name) {
+                out.push(self.view(repo, after, record).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Resolves package revision names used by a task, anywhere in the scope.
+    pub(crate) async fn resolve(
+        &self,
+        scope: &Scope,
+        names: &[String],
+        known: &BTreeMap<String, Vec<RevisionRecord>>,
+    ) -> Result<BTreeMap<String, crate::create::ResolvedRef>, EngineError> {
+        let mut out = BTreeMap::new();
+        for name in names {
+            let Ok(key) = parse_package_revision_name(name) else {
+                continue;
+            };
+            let Some(repo) = scope.repository(&key.repository) else {
+                continue;
+            };
+            let records = match known.get(&repo.name) {
+                Some(r) => r.clone(),
+                None => self.records(repo).await?,
+            };
+            if let Some(record) = records.into_iter().find(|r| &r.name() == name) {
+                out.insert(
+                    name.clone(),
+                    crate::create::ResolvedRef {
+                        record,
+                        repo: repo.clone(),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

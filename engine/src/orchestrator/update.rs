@@ -1,0 +1,209 @@
+//! `PUT packagerevisions/{name}` and `PUT packagerevisions/{name}/approval`
+//! (porch-api.md §1.13 "Update" and "Approval subresource", porch-behaviour.md §1.8).
+
+use super::create::meta_error;
+use super::{Engine, Scope, backend_error};
+use crate::approval::validate_approval;
+use crate::backend::{CommitTask, DraftCommit, MetadataStore, RepositoryBackend};
+use crate::content_cache::PackageFiles;
+use crate::error::{EngineError, PACKAGE_REVISIONS};
+use crate::latest::next_revision;
+use crate::lifecycle::{canonicalize, prepare_for_update, validate_update};
+use crate::locks::LockKey;
+use crate::messages;
+use crate::model::{PackageRevision, RequestUser};
+use crate::ops::{KptfilePatch, PackageOps, PatchMode};
+use crate::plan::{Effect, plan_update};
+
+/// Which endpoint the update came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateKind {
+    /// The main resource (`packageRevisionStrategy`).
+    Main,
+    /// The `approval` subresource (`packageRevisionApprovalStrategy`).
+    Approval,
+}
+
+/// The result of an update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateOutcome {
+    /// The object after the update (emit MODIFIED), or as it was when deleted.
+    pub object: PackageRevision,
+    /// The object was terminating and lost its last finalizer: it is gone (emit DELETED).
+    pub deleted: bool,
+    /// Other revisions whose latest label changed because of this update (emit MODIFIED).
+    pub relabelled: Vec<PackageRevision>,
+}
+
+impl<B, M, O> Engine<B, M, O>
+where
+    B: RepositoryBackend,
+    M: MetadataStore,
+    O: PackageOps,
+{
+    /// Updates `name` to `request`. A missing object is 404 here; the API layer runs `create`
+    /// instead when server-side apply allows creation (with `invalid repositoryName ""` when the
+    /// request has no `spec.repository`).
+    pub async fn update(
+        &self,
+        scope: &Scope,
+        user: &RequestUser,
+        name: &str,
+        request: &PackageRevision,
+        kind: UpdateKind,
+    ) -> Result<UpdateOutcome, EngineError> {
+        if let Some(repo) = scope.repository(&request.spec.repository)
+            && repo.v1alpha2_managed
+        {
+            return Err(messages::managed_by_v1alpha2(&repo.name));
+        }
+        let _guard = self
+            .locks
+            .try_lock(LockKey::package_revision(&scope.namespace, name))
+            .ok_or_else(|| messages::update_in_progress(&scope.namespace, name))?;
+
+        let found = self.locate(scope, name).await?;
+        let old = self
+            .view(&found.repo, &found.records, &found.record)
+            .await?;
+
+        let mut new = request.clone();
+        new.metadata.name = name.to_owned();
+        prepare_for_update(&old, &mut new);
+        match kind {
+            UpdateKind::Main => validate_update(&old, &new)?,
+            UpdateKind::Approval => validate_approval(&old, &new)?,
+        }
+        canonicalize(&mut new);
+
+        if new.metadata.resource_version.is_empty() {
+            return Err(messages::resource_version_required());
+        }
+        if new.metadata.resource_version != old.metadata.resource_version {
+            return Err(messages::object_modified(PACKAGE_REVISIONS, name));
+        }
+
+        let next = next_revision(&found.records, &found.repo.name, &found.record.package_name);
+        let effects = plan_update(&old, &new, next);
+        let author = user.authenticated_name().map(str::to_owned);
+        let repo = &found.repo;
+        let mut current = found.record.clone();
+        let mut files: Option<PackageFiles> = None;
+        let mut stored = None;
+        for effect in effects {
+            let be = |e| backend_error(name, e);
+            match effect {
+                Effect::PatchKptfile {
+                    package_metadata,
+                    readiness_gates,
+                    conditions,
+                } => {
+                    let base = self.files(repo, &current).await?.as_ref().clone();
+                    let patch = KptfilePatch {
+                        mode: PatchMode::Replace,
+                        package_metadata,
+                        readiness_gates,
+                        conditions,
+                    };
+                    let patched = self
+                        .ops
+                        .patch_kptfile(base, &patch)
+                        .map_err(|e| EngineError::internal(e.0))?;
+                    files = Some(patched);
+                }
+                Effect::Render => {
+                    let input = match files.take() {
+                        Some(f) => f,
+                        None => self.files(repo, &current).await?.as_ref().clone(),
+                    };
+                    let outcome = self.ops.render(input).await;
+                    if let Some(details) = outcome.error {
+                        return Err(messages::draft_render_failed(&details));
+                    }
+                    files = Some(outcome.files);
+                }
+                Effect::CommitDraft => {
+                    let content = match files.take() {
+                        Some(f) => f,
+                        None => self.files(repo, &current).await?.as_ref().clone(),
+                    };
+                    let commit = DraftCommit {
+                        files: content.clone(),
+                        task: CommitTask::Render,
+                        author: author.clone(),
+                    };
+                    current = self
+                        .backend
+                        .update_draft(repo, &current, commit)
+                        .await
+                        .map_err(be)?;
+                    self.remember_files(&current, content);
+                }
+                Effect::Propose => {
+                    current = self.backend.propose(repo, &current).await.map_err(be)?;
+                }
+                Effect::Reject => {
+                    current = self.backend.reject(repo, &current).await.map_err(be)?;
+                }
+                Effect::Publish { revision } => {
+                    current = self
+                        .backend
+                        .approve(repo, &current, revision, author.as_deref())
+                        .await
+                        .map_err(be)?;
+                }
+                Effect::ProposeDeletion => {
+                    current = self
+                        .backend
+                        .propose_delete(repo, &current)
+                        .await
+                        .map_err(be)?;
+                }
+                Effect::UndoProposeDeletion => {
+                    current = self
+                        .backend
+                        .undo_propose_delete(repo, &current)
+                        .await
+                        .map_err(be)?;
+                }
+                Effect::StoreMetadata(meta) => {
+                    self.meta
+                        .put(&repo.namespace, &current.name(), meta.clone())
+                        .await
+                        .map_err(|e| meta_error(&new, e))?;
+                    stored = Some(meta);
+                }
+                Effect::Delete => {
+                    self.backend.delete(repo, &current).await.map_err(be)?;
+                    self.meta
+                        .delete(&repo.namespace, &current.name())
+                        .await
+                        .map_err(|e| EngineError::internal(e.to_string()))?;
+                    let meta = stored.unwrap_or_default();
+                    let object = current.to_package_revision(repo, &meta, old.is_latest());
+                    let mut after = found.records.clone();
+                    after.retain(|r| r.name() != current.name());
+                    let relabelled = self.relabelled(repo, &found.records, &after, name).await?;
+                    return Ok(UpdateOutcome {
+                        object,
+                        deleted: true,
+                        relabelled,
+                    });
+                }
+            }
+        }
+        // Latest may have moved (a publish); recompute over the updated list.
+        let mut records = found.records.clone();
+        records.retain(|r| r.name() != current.name());
+        records.push(current.clone());
+        let object = self.view(repo, &records, &current).await?;
+        let relabelled = self
+            .relabelled(repo, &found.records, &records, name)
+            .await?;
+        Ok(UpdateOutcome {
+            object,
+            deleted: false,
+            relabelled,
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! Listing package revisions from the local cache (`spec/porch-api.md` §6.6).
+//! Blocking gix reads; the ref classification itself is pure (`refs`).
+
+use std::collections::{BTreeMap, HashSet};
+
+use gix::ObjectId;
+
+use crate::objects::{self, ObjResult};
+use crate::refs::{self, RefKind};
+use crate::types::{Lifecycle, PackageRevision, PackageRevisionKey};
+
+/// The repository layout parameters listing needs.
+pub(crate) struct Layout<'a> {
+    pub branch: &'a str,
+    pub directory: &'a str,
+}
+
+/// Lists every package revision given the cache refs (remote names → ids).
+pub(crate) fn list(
+    repo: &gix::Repository,
+    layout: &Layout<'_>,
+    remote_refs: &BTreeMap<String, ObjectId>,
+) -> ObjResult<Vec<PackageRevision>> {
+    let deletion_proposed: HashSet<&str> = remote_refs
+        .keys()
+        .filter(|n| matches!(refs::classify(n, layout.branch), RefKind::DeletionProposed { .. }))
+        .map(String::as_str)
+        .collect();
+    let lifecycle_of = |full_path: &str, revision: i64| {
+        if deletion_proposed.contains(refs::deletion_proposed_ref(full_path, revision, layout.branch).as_str()) {
+            Lifecycle::DeletionProposed
+        } else {
+            Lifecycle::Published
+        }
+    };
+
+    let mut out = Vec::new();
+    for (name, id) in remote_refs {
+        match refs::classify(name, layout.branch) {
+            RefKind::Branch => {
+                let commit = objects::peel_to_commit(repo, *id)?;
+                let tree = objects::commit_tree(repo, commit)?;
+                for full_path in objects::discover_packages(repo, tree, layout.directory)? {
+                    let Some(package) = refs::package_in_directory(&full_path, layout.directory) else {
+                        continue;
+                    };
+                    out.push(PackageRevision {
+                        key: PackageRevisionKey {
+                            package,
+                            workspace: layout.branch.to_string(),
+                            revision: -1,
+                        },
+                        lifecycle: lifecycle_of(&full_path, -1),
+                        commit: commit.to_string(),
+                        git_ref: name.clone(),
+                        full_path,
+                        published_by: None,
+                        published_at: None,
+                    });
+                }
+            }
+            RefKind::Draft { full_path, workspace } | RefKind::Proposed { full_path, workspace } => {
+                let Some(package) = refs::package_in_directory(full_path, layout.directory) else {
+                    continue;
+                };
+                let commit = objects::peel_to_commit(repo, *id)?;
+                let tree = objects::commit_tree(repo, commit)?;
+                if !objects::has_kptfile(repo, tree, full_path)? {
+                    tracing::warn!(git_ref = %name, "draft package has no Kptfile; ignored");
+                    continue;
+                }
+                let lifecycle = if name.starts_with("refs/heads/drafts/") {
+                    Lifecycle::Draft
+                } else {
+                    Lifecycle::Proposed
+                };
+                out.push(PackageRevision {
+                    key: PackageRevisionKey {
+                        package,
+                        workspace: workspace.to_string(),
+                        revision: 0,
+                    },
+                    lifecycle,
+                    commit: commit.to_string(),
+                    git_ref: name.clone(),
+                    full_path: full_path.to_string(),
+                    published_by: None,
+                    published_at: None,
+                });
+            }
+            RefKind::Tag { full_path, version } => {
+                let Some(package) = refs::package_in_directory(full_path, layout.directory) else {
+                    continue;
+                };
+                let commit = objects::peel_to_commit(repo, *id)?;
+                let tree = objects::commit_tree(repo, commit)?;
+                if !objects::has_kptfile(repo, tree, full_path)? {
+                    tracing::warn!(git_ref = %name, "skipping tag: Kptfile not found");
+                    continue;
+                }
+                let revision = refs::revision_of_version(version);
+                let (email, time, message) = objects::commit_info(repo, commit)?;
+                let workspace = objects::workspace_from_message(&message, full_path)
+                    .unwrap_or_else(|| version.to_string());
+                out.push(PackageRevision {
+                    key: PackageRevisionKey {
+                        package,
+                        workspace,
+                        revision,
+                    },
+                    lifecycle: lifecycle_of(full_path, revision),
+                    commit: commit.to_string(),
+                    git_ref: name.clone(),
+                    full_path: full_path.to_string(),
+                    published_by: Some(email),
+                    published_at: Some(time),
+                });
+            }
+            RefKind::DeletionProposed { .. } | RefKind::Other => {}
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+/// The latest published revision per package (highest revision ≥ 1 among
+/// Published and DeletionProposed). Grouped by full package path: upstream
+/// groups by leaf name only, which is a bug we do not copy.
+pub fn latest_revisions(revisions: &[PackageRevision]) -> BTreeMap<String, i64> {
+    let mut latest: BTreeMap<String, i64> = BTreeMap::new();
+    for r in revisions {
+        if r.lifecycle.is_published() && r.key.revision > 0 {
+            let e = latest.entry(r.key.package.clone()).or_insert(0);
+            *e = (*e).max(r.key.revision);
+        }
+    }
+    latest
+}

@@ -1,0 +1,179 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Faults: server gone mid-fetch or mid-push, wrong credentials. Each error
+//! names the URL (never the secret) and both sides stay consistent.
+
+mod common;
+
+use common::{Fixture, PASSWORD, TOKEN, git, package};
+use porch_git::testserver::Fault;
+use porch_git::{Credentials, GitError, GitRepository, NewDraft};
+
+/// ~64 KiB of poorly compressible text, so a pack is far larger than a ref listing.
+fn noise() -> String {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut s = String::new();
+    for _ in 0..4096 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.push_str(&format!("k{:016x}\n", x));
+    }
+    s
+}
+
+fn draft(pkg: &str, ws: &str) -> NewDraft {
+    NewDraft {
+        package: pkg.into(),
+        workspace: ws.into(),
+        files: package(pkg, &[("big.yaml", &noise())]),
+        task: None,
+        user: None,
+    }
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_auth_errors_without_secrets() {
+    let fx = Fixture::new().await;
+    let mut cfg = fx.repo("auth").await;
+    let url = cfg.url.clone();
+    cfg.credentials = Some(Credentials::Basic {
+        username: "nephio".into(),
+        password: "wrong-pass-123".into(),
+    });
+    let err = GitRepository::open(cfg.clone(), fx.cache("a1")).await.unwrap_err();
+    eprintln!("error: {err}");
+    assert!(matches!(err, GitError::Auth { .. }), "{err}");
+    let text = format!("{err} {err:?}");
+    assert!(text.contains(&url), "{text}");
+    assert!(!text.contains("wrong-pass-123"), "{text}");
+    assert!(text.contains("check the credentials"), "{text}");
+
+    // No credentials on a private repository.
+    cfg.credentials = None;
+    let err = GitRepository::open(cfg.clone(), fx.cache("a2")).await.unwrap_err();
+    eprintln!("error: {err}");
+    assert!(matches!(err, GitError::Auth { .. }), "{err}");
+
+    // Bearer tokens work, wrong ones do not.
+    cfg.credentials = Some(Credentials::Bearer { token: TOKEN.into() });
+    let repo = GitRepository::open(cfg.clone(), fx.cache("a3")).await.unwrap();
+    repo.create_draft(draft("p", "w")).await.unwrap();
+    cfg.credentials = Some(Credentials::Bearer { token: "nope-tok".into() });
+    let err = GitRepository::open(cfg.clone(), fx.cache("a4")).await.unwrap_err();
+    eprintln!("error: {err}");
+    assert!(matches!(err, GitError::Auth { .. }), "{err}");
+
+    // Credentials embedded in the URL are moved out of it.
+    let embedded = url.replace("http://", &format!("http://nephio:{PASSWORD}@"));
+    let mut c = porch_git::RepoConfig::new(embedded);
+    c.credentials = None;
+    let repo = GitRepository::open(c, fx.cache("a5")).await.unwrap();
+    assert_eq!(repo.url(), url);
+
+    // Push with read-only (anonymous) access: reads work, the push is an auth error.
+    fx.server.set_anonymous_read("auth", true);
+    let mut anon = porch_git::RepoConfig::new(&url);
+    anon.credentials = None;
+    let repo = GitRepository::open(anon, fx.cache("a6")).await.unwrap();
+    let err = repo.create_draft(draft("q", "w")).await.unwrap_err();
+    eprintln!("error: {err}");
+    assert!(matches!(err, GitError::Auth { .. }), "{err}");
+    assert!(err.to_string().contains(&url));
+
+    // Nothing secret on disk in any cache.
+    for entry in walk(fx.dir.path().join("cache")) {
+        if entry.file_name().is_some_and(|n| n == "config") {
+            let text = std::fs::read_to_string(&entry).unwrap();
+            assert!(!text.contains(PASSWORD) && !text.contains(TOKEN) && !text.contains("Authorization"), "{text}");
+        }
+    }
+    fx.stop().await;
+}
+
+fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn server_dies_mid_fetch() {
+    let fx = Fixture::new().await;
+    let cfg = fx.repo("f1").await;
+    let a = GitRepository::open(cfg.clone(), fx.cache("a")).await.unwrap();
+    let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
+    let before = b.list().await.unwrap();
+    a.create_draft(draft("p", "w")).await.unwrap();
+
+    fx.server.set_fault("f1", Some(Fault::AbortFetchAfter(8192)));
+    let err = b.refresh().await.unwrap_err();
+    eprintln!("error: {err}");
+    assert!(matches!(err, GitError::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains(&fx.server.repo_url("f1")), "{err}");
+    // The cache still answers with its last consistent state.
+    assert_eq!(b.list().await.unwrap(), before);
+
+    fx.server.set_fault("f1", None);
+    let out = b.refresh().await.unwrap();
+    assert!(out.changed);
+    assert_eq!(b.list().await.unwrap().len(), 1);
+    fx.stop().await;
+}
+
+#[tokio::test]
+async fn server_dies_mid_push() {
+    let fx = Fixture::new().await;
+    let cfg = fx.repo("f2").await;
+    let srv = fx.server.repo_dir("f2");
+    let a = GitRepository::open(cfg, fx.cache("a")).await.unwrap();
+    fx.server.set_fault("f2", Some(Fault::AbortPush));
+    let err = a.create_draft(draft("p", "w")).await.unwrap_err();
+    eprintln!("error: {err}");
+    assert!(matches!(err, GitError::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains(&fx.server.repo_url("f2")), "{err}");
+    // Neither side has the draft.
+    assert_eq!(git(&srv, &["for-each-ref", "--format=%(refname)"]), "refs/heads/main");
+    assert!(a.list().await.unwrap().is_empty());
+    // Retrying after recovery works.
+    fx.server.set_fault("f2", None);
+    a.create_draft(draft("p", "w")).await.unwrap();
+    assert_eq!(a.list().await.unwrap().len(), 1);
+
+    // A server error (HTTP 500) during approval leaves everything as it was.
+    let d = a.list().await.unwrap().remove(0);
+    fx.server.set_fault("f2", Some(Fault::ServerError));
+    let err = a.approve(&d, None).await.unwrap_err();
+    assert!(err.to_string().contains(&fx.server.repo_url("f2")), "{err}");
+    fx.server.set_fault("f2", None);
+    assert!(!git(&srv, &["for-each-ref", "--format=%(refname)"]).contains("tags"));
+    let v1 = a.approve(&d, None).await.unwrap();
+    assert_eq!(v1.key.revision, 1);
+    fx.stop().await;
+}
+
+#[tokio::test]
+async fn server_stopped_is_unreachable() {
+    let fx = Fixture::new().await;
+    let cfg = fx.repo("f3").await;
+    let url = cfg.url.clone();
+    let a = GitRepository::open(cfg, fx.cache("a")).await.unwrap();
+    fx.server.stop().await;
+    let err = a.refresh().await.unwrap_err();
+    eprintln!("error: {err}");
+    assert!(matches!(err, GitError::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains(&url), "{err}");
+    let err = a.create_draft(draft("p", "w")).await.unwrap_err();
+    eprintln!("error: {err}");
+    assert!(matches!(err, GitError::Unreachable { .. }), "{err}");
+    assert!(a.list().await.unwrap().is_empty());
+}

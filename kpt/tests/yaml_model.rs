@@ -1,0 +1,165 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The YAML node model: round trips, general YAML input, errors, heal.
+
+use kpt::yaml::{self, Node, ScalarStyle, heal, parse_stream, to_json};
+
+fn roundtrip(src: &str) {
+    let s = parse_stream(src).unwrap_or_else(|e| panic!("parse failed: {e}\n{src}"));
+    let out = s.emit();
+    assert_eq!(out, src, "round trip changed the text");
+}
+
+const DEPLOYMENT: &str = r#"# Deployment of the frontend.
+apiVersion: apps/v1
+kind: Deployment
+metadata: # kpt-merge: default/frontend
+  name: frontend # the name
+  namespace: default
+  labels:
+    app: frontend
+    tier: "web"
+  annotations:
+    config.kubernetes.io/local-config: 'false'
+    internal.kpt.dev/upstream-identifier: 'apps|Deployment|default|frontend'
+spec:
+  replicas: 3 # kpt-set: ${replicas}
+
+  # the pod template
+  template:
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.21
+        args:
+        - --port=80
+        - "--verbose"
+        env:
+        - name: A
+          value: "1"
+        ports: [{containerPort: 80, protocol: TCP}]
+      - name: sidecar
+        image: busybox
+        command: ["sh", "-c"]
+      volumes: []
+      nodeSelector: {}
+  empty:
+  script: |
+    echo hello
+      indented
+    done
+  folded: >-
+    one two
+    three
+
+    four
+  # trailing comment in spec
+"#;
+
+#[test]
+fn kpt_formatted_files_round_trip_byte_for_byte() {
+    roundtrip(DEPLOYMENT);
+    roundtrip("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n");
+    roundtrip("---\na: 1\n---\nb: 2\n...\n");
+    roundtrip("items:\n  - a\n  - b\nother:\n- c\n");
+    roundtrip("# only a comment\n");
+    roundtrip("a:\n  - name: x\n    list:\n      - 1\n  # foot of a\nb: ~\nc: null\nd: 'it''s'\ne: \"tab\\there\"\n");
+    roundtrip("key: value # line\n# head of next\n\n\nnext: 1\n");
+    roundtrip("- - a\n  - b\n- c: d\n  e: f\n-\n- [1, 2]\n");
+    roundtrip("anchors: &a\n  x: 1\nref: *a\ntagged: !!str 5\n");
+    roundtrip("a: |+\n  keep\n\nb: 1\n");
+}
+
+#[test]
+fn json_view_types() {
+    let s = parse_stream("a: 1\nb: '1'\nc: true\nd: \"true\"\ne: 1.5\nf: ~\ng: [x, {y: z}]\nh: 0x10\n").unwrap();
+    let j = to_json(s.docs[0].root.as_ref().unwrap());
+    assert_eq!(
+        j,
+        serde_json::json!({"a": 1, "b": "1", "c": true, "d": "true", "e": 1.5, "f": null, "g": ["x", {"y": "z"}], "h": 16})
+    );
+    let back = yaml::from_json(&j);
+    let text = yaml::emit_node(&back);
+    assert_eq!(
+        text,
+        "a: 1\nb: \"1\"\nc: true\nd: \"true\"\ne: 1.5\nf: null\ng:\n- x\n- y: z\nh: 16\n"
+    );
+}
+
+#[test]
+fn general_yaml_is_accepted() {
+    let src = "{\"apiVersion\": \"v1\", \"kind\": \"ResourceList\", \"items\": [\n  {\"a\": 1},\n  {\"b\": [1, 2]}]}\n";
+    let s = parse_stream(src).unwrap();
+    let j = to_json(s.docs[0].root.as_ref().unwrap());
+    assert_eq!(j["items"][1]["b"][1], 2);
+    // plain multi-line, quoted multi-line, document end markers, folded
+    let s = parse_stream("a: hello\n  world\nb: \"x\n  y\"\nc: >\n  f1\n  f2\n...\n--- # second\nd: 1\n").unwrap();
+    let j = to_json(s.docs[0].root.as_ref().unwrap());
+    assert_eq!(j["a"], "hello world");
+    assert_eq!(j["b"], "x y");
+    assert_eq!(j["c"], "f1 f2\n");
+    assert_eq!(s.docs.len(), 2);
+    assert_eq!(s.docs[1].start_comment.as_deref(), Some("# second"));
+    // CRLF
+    let s = parse_stream("a: 1\r\nb: 2\r\n").unwrap();
+    assert_eq!(s.emit(), "a: 1\nb: 2\n");
+}
+
+#[test]
+fn errors_have_lines() {
+    let e = parse_stream("a: 1\nb: [1, 2\n").unwrap_err();
+    assert!(e.message.contains("flow"), "{e}");
+    let e = parse_stream("a: 1\n b: 2\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    let e = parse_stream("a: 1\nb: \"unterminated\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    let e = parse_stream("a:\n\t- x\n").unwrap_err();
+    assert!(e.message.contains("tab"), "{e}");
+    let e = parse_stream("a: b: c\n").unwrap_err();
+    assert_eq!(e.line, 1);
+    let e = parse_stream("key: \"ok\" junk\n").unwrap_err();
+    assert!(e.to_string().starts_with("line 1"));
+}
+
+#[test]
+fn edits_keep_comments_and_new_strings_are_quoted() {
+    let mut s = parse_stream(DEPLOYMENT).unwrap();
+    let root = s.docs[0].root.as_mut().unwrap();
+    root.ensure_mapping(&["metadata", "annotations"]).unwrap().set("x", Node::string("true"));
+    root.get_mut("metadata").unwrap().set("namespace", Node::string("prod"));
+    let out = s.emit();
+    assert!(out.contains("    x: \"true\"\n"), "{out}");
+    assert!(out.contains("  namespace: prod\n"));
+    assert!(out.contains("metadata: # kpt-merge: default/frontend\n"));
+    assert!(out.contains("  name: frontend # the name\n"));
+}
+
+#[test]
+fn heal_restores_comments_order_and_styles() {
+    let src = parse_stream(DEPLOYMENT).unwrap().docs[0].root.clone().unwrap();
+    // what a JSON-speaking function returns: same data, no comments, sorted keys
+    let mut j = to_json(&src);
+    j["spec"]["replicas"] = serde_json::json!(5);
+    let sorted: serde_json::Value = serde_json::from_str(&serde_json::to_string(&j).unwrap()).unwrap();
+    let mut sorted_keys = serde_json::Map::new();
+    let mut keys: Vec<_> = sorted.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    for k in keys {
+        sorted_keys.insert(k.clone(), sorted[&k].clone());
+    }
+    let mut out = yaml::from_json(&serde_json::Value::Object(sorted_keys));
+    heal(&src, &mut out);
+    let text = yaml::emit_node(&out);
+    let expected = DEPLOYMENT.replace("replicas: 3", "replicas: 5");
+    assert_eq!(text, expected);
+}
+
+#[test]
+fn scalar_styles_are_recorded() {
+    let s = parse_stream("a: 'x'\nb: \"y\"\nc: z\nd: |\n  t\n").unwrap();
+    let r = s.docs[0].root.as_ref().unwrap();
+    let style = |k: &str| r.get(k).unwrap().as_scalar().unwrap().style;
+    assert_eq!(style("a"), ScalarStyle::SingleQuoted);
+    assert_eq!(style("b"), ScalarStyle::DoubleQuoted);
+    assert_eq!(style("c"), ScalarStyle::Plain);
+    assert_eq!(style("d"), ScalarStyle::Literal);
+}

@@ -1,0 +1,344 @@
+//! The Repository controller: syncs each Repository into PackageRevs (the CR cache) and keeps
+//! its status true (`spec/porch-behaviour.md` §2).
+//!
+//! A reconcile: finalizer (`config.porch.kpt.dev/repository`) -> decision -> (for a full
+//! sync) list the repository's PackageRevs, resolve credentials, fetch, plan, apply ->
+//! status, written by server-side apply only when it changed.
+
+pub mod apply;
+pub mod credentials;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::watcher;
+use kube::{Api, Resource, ResourceExt};
+use porch_crds::config::v1alpha1::{PackageRev, Repository, RepositoryStatus};
+use porch_crds::labels::REPOSITORY_FINALIZER;
+use serde_json::json;
+use tracing::{info, warn};
+
+use crate::context::Context;
+use crate::decision::{RepoView, SyncAction, SyncReason, decide, error_backoff, next_wake};
+use crate::desired::{RepoContext, plan};
+use crate::error::Error;
+use crate::redact::{redact_message, redact_url};
+use crate::source::SourceError;
+use crate::status::{StatusEvent, next_status, status_changed, to_seconds};
+
+/// The controller's name in metrics and logs.
+pub const CONTROLLER: &str = "repository";
+
+fn key(repo: &Repository) -> String {
+    repo.uid().unwrap_or_else(|| {
+        format!(
+            "{}/{}",
+            repo.namespace().unwrap_or_default(),
+            repo.name_any()
+        )
+    })
+}
+
+fn repo_url(repo: &Repository) -> String {
+    let url = repo
+        .spec
+        .git
+        .as_ref()
+        .map(|g| g.repo.clone())
+        .or_else(|| repo.spec.oci.as_ref().map(|o| o.registry.clone()))
+        .unwrap_or_default();
+    redact_url(&url)
+}
+
+/// Write the status if it changed (server-side apply, field manager
+/// `repository-controller`, forced, as upstream does).
+async fn write_status(
+    api: &Api<Repository>,
+    repo: &Repository,
+    next: &RepositoryStatus,
+    ctx: &Context,
+) -> Result<bool, Error> {
+    let current = repo.status.clone().unwrap_or_default();
+    if !status_changed(&current, next) {
+        return Ok(false);
+    }
+    let body = json!({
+        "apiVersion": Repository::api_version(&()),
+        "kind": Repository::kind(&()),
+        "status": next,
+    });
+    let pp = PatchParams::apply(apply::FIELD_MANAGER).force();
+    api.patch_status(&repo.name_any(), &pp, &Patch::Apply(body))
+        .await?;
+    ctx.metrics.wrote(CONTROLLER, "status", 1);
+    Ok(true)
+}
+
+/// The message a failed fetch leaves in the status: it names the repository URL, never a
+/// credential.
+fn failure_message(repo: &Repository, err: &SourceError) -> String {
+    let raw_url = repo
+        .spec
+        .git
+        .as_ref()
+        .map(|g| g.repo.as_str())
+        .or_else(|| repo.spec.oci.as_ref().map(|o| o.registry.as_str()))
+        .unwrap_or_default();
+    let text = redact_message(&err.to_string(), raw_url);
+    let url = repo_url(repo);
+    if url.is_empty() || text.contains(&url) {
+        text
+    } else {
+        format!("repository {url}: {text}")
+    }
+}
+
+async fn apply_repository(repo: Arc<Repository>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = repo
+        .namespace()
+        .ok_or_else(|| Error::MissingNamespace(repo.name_any()))?;
+    let name = repo.name_any();
+    let repos: Api<Repository> = Api::namespaced(ctx.client.clone(), &ns);
+    let key = key(&repo);
+    let view = RepoView::of(&repo);
+    let memory = ctx.memory(&key);
+    let decision = decide(&view, &memory, &ctx.settings, ctx.now());
+    let current = repo.status.clone().unwrap_or_default();
+    match decision.action {
+        SyncAction::Cleanup | SyncAction::Wait => Ok(Action::requeue(decision.requeue_after)),
+        SyncAction::ObserveGeneration => {
+            let next = next_status(
+                &view,
+                &current,
+                &StatusEvent::GenerationObserved,
+                &ctx.settings,
+                ctx.now(),
+            );
+            write_status(&repos, &repo, &next, &ctx).await?;
+            Ok(Action::requeue(decision.requeue_after))
+        }
+        SyncAction::HealthCheck => {
+            let started = ctx.now();
+            let outcome = match credentials::resolve(&ctx.client, &ns, &repo).await? {
+                Ok(creds) => ctx.source.check(&repo, creds.as_ref()).await,
+                Err(e) => Err(e),
+            };
+            finish(
+                &repos,
+                &repo,
+                &view,
+                &key,
+                started,
+                outcome.map(|()| None),
+                &ctx,
+            )
+            .await
+        }
+        SyncAction::FullSync(reason) => {
+            let _permit = ctx.sync_permits.acquire().await;
+            let started = ctx.now();
+            // Show progress on a first sync or after a spec change; a routine re-sync of a
+            // ready repository stays quiet (no status write unless something changes).
+            if current.last_full_sync_time.is_none() || reason == SyncReason::SpecChanged {
+                let next = next_status(
+                    &view,
+                    &current,
+                    &StatusEvent::SyncStarted,
+                    &ctx.settings,
+                    started,
+                );
+                write_status(&repos, &repo, &next, &ctx).await?;
+            }
+            let package_revs: Api<PackageRev> = Api::namespaced(ctx.client.clone(), &ns);
+            // List before fetching: a PackageRev the API server creates after this point is
+            // not in `existing`, so it cannot be mistaken for a vanished revision.
+            let existing = apply::list_package_revs(&package_revs, &name).await?;
+            let fetched = match credentials::resolve(&ctx.client, &ns, &repo).await? {
+                Ok(creds) => ctx.source.fetch(&repo, creds.as_ref()).await,
+                Err(e) => Err(e),
+            };
+            let fetched = match fetched {
+                Ok(f) => f,
+                Err(e) => {
+                    return finish(&repos, &repo, &view, &key, started, Err(e), &ctx).await;
+                }
+            };
+            let repo_ctx = RepoContext {
+                namespace: &ns,
+                name: &name,
+                deployment: repo.spec.deployment,
+            };
+            let planned = plan(repo_ctx, &fetched.revisions, &existing);
+            for s in &planned.skipped {
+                warn!(repository = %name, package = %s.package_path, workspace = %s.workspace_name, reason = %s.reason, "skipping package revision");
+            }
+            let applied = apply::apply_plan(&package_revs, &name, &planned).await?;
+            ctx.metrics.wrote(CONTROLLER, "create", applied.created);
+            ctx.metrics.wrote(CONTROLLER, "update", applied.updated);
+            ctx.metrics.wrote(CONTROLLER, "delete", applied.deleted);
+            ctx.metrics
+                .wrote(CONTROLLER, "packagerev_status", applied.status_writes);
+            info!(repository = %name, reason = reason.as_str(), created = applied.created, updated = applied.updated, deleted = applied.deleted, unchanged = planned.unchanged, "synced");
+            let package_count = i64::try_from(
+                fetched
+                    .revisions
+                    .len()
+                    .saturating_sub(planned.skipped.len()),
+            )
+            .unwrap_or(i64::MAX);
+            finish(
+                &repos,
+                &repo,
+                &view,
+                &key,
+                started,
+                Ok(Some((fetched.head_commit, package_count))),
+                &ctx,
+            )
+            .await
+        }
+    }
+}
+
+/// Record the outcome of a sync (`Some((head, count))`) or check (`None`) in memory and
+/// status, and choose the requeue.
+async fn finish(
+    repos: &Api<Repository>,
+    repo: &Repository,
+    view: &RepoView,
+    key: &str,
+    started: jiff::Timestamp,
+    outcome: Result<Option<(String, i64)>, SourceError>,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let current = repo.status.clone().unwrap_or_default();
+    let now = ctx.now();
+    match outcome {
+        Ok(synced) => {
+            ctx.remember(key, |m| {
+                m.last_attempt = Some(started);
+                m.last_contact = Some(now);
+                m.consecutive_failures = 0;
+            });
+            let event = match synced {
+                Some((head_commit, package_count)) => StatusEvent::Synced {
+                    head_commit,
+                    package_count,
+                },
+                None => StatusEvent::HealthOk,
+            };
+            let next = next_status(view, &current, &event, &ctx.settings, now);
+            write_status(repos, repo, &next, ctx).await?;
+            let after = RepoView::of(&with_status(repo, next));
+            Ok(Action::requeue(next_wake(
+                &after,
+                &ctx.memory(key),
+                &ctx.settings,
+                to_seconds(now),
+            )))
+        }
+        Err(err) => {
+            ctx.metrics.failed(CONTROLLER, err.category());
+            let message = failure_message(repo, &err);
+            warn!(repository = %repo.name_any(), error = %message, "repository unavailable");
+            let mut failures = 0;
+            ctx.remember(key, |m| {
+                m.last_attempt = Some(started);
+                m.consecutive_failures = m.consecutive_failures.saturating_add(1);
+                failures = m.consecutive_failures;
+            });
+            let next = next_status(
+                view,
+                &current,
+                &StatusEvent::Failed(message.clone()),
+                &ctx.settings,
+                now,
+            );
+            write_status(repos, repo, &next, ctx).await?;
+            Ok(Action::requeue(error_backoff(
+                &message,
+                failures,
+                &ctx.settings,
+            )))
+        }
+    }
+}
+
+fn with_status(repo: &Repository, status: RepositoryStatus) -> Repository {
+    let mut r = repo.clone();
+    r.status = Some(status);
+    r
+}
+
+async fn cleanup_repository(repo: Arc<Repository>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = repo
+        .namespace()
+        .ok_or_else(|| Error::MissingNamespace(repo.name_any()))?;
+    let package_revs: Api<PackageRev> = Api::namespaced(ctx.client.clone(), &ns);
+    let deleted = apply::delete_all(&package_revs, &repo.name_any()).await?;
+    ctx.metrics.wrote(CONTROLLER, "delete", deleted);
+    ctx.source.release(&repo).await;
+    ctx.forget(&key(&repo));
+    info!(repository = %repo.name_any(), deleted, "repository unregistered");
+    Ok(Action::await_change())
+}
+
+/// Reconcile one Repository.
+pub async fn reconcile(repo: Arc<Repository>, ctx: Arc<Context>) -> Result<Action, Error> {
+    ctx.metrics.reconciled(CONTROLLER);
+    let ns = repo
+        .namespace()
+        .ok_or_else(|| Error::MissingNamespace(repo.name_any()))?;
+    let api: Api<Repository> = Api::namespaced(ctx.client.clone(), &ns);
+    let key = key(&repo);
+    let result = finalizer(&api, REPOSITORY_FINALIZER, repo, |event| async {
+        match event {
+            FinalizerEvent::Apply(r) => apply_repository(r, ctx.clone()).await,
+            FinalizerEvent::Cleanup(r) => cleanup_repository(r, ctx.clone()).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    if result.is_ok() {
+        ctx.api_succeeded(&key);
+    }
+    result
+}
+
+/// Requeue after a failed reconcile: exponential from 5 s, capped at 5 min.
+pub fn error_policy(repo: Arc<Repository>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.failed(CONTROLLER, err.category());
+    let failures = ctx.api_failed(&key(&repo));
+    warn!(repository = %repo.name_any(), error = %err, failures, "reconcile failed");
+    Action::requeue(api_backoff(failures))
+}
+
+/// The requeue after `failures` consecutive API failures.
+pub fn api_backoff(failures: u32) -> Duration {
+    let secs = 5u64.saturating_mul(1 << failures.saturating_sub(1).min(6));
+    Duration::from_secs(secs.min(300))
+}
+
+/// Run the Repository controller until `shutdown` resolves; `concurrency` bounds the
+/// reconciles in flight (full syncs are further bounded by the context's permits).
+pub async fn run_controller(
+    ctx: Arc<Context>,
+    concurrency: u16,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let api: Api<Repository> = Api::all(ctx.client.clone());
+    Controller::new(api, watcher::Config::default())
+        .with_config(ControllerConfig::default().concurrency(concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "repository controller event");
+            }
+        })
+        .await;
+}
