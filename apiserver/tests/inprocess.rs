@@ -96,3 +96,39 @@ async fn controller_reconciles() {
     ctl.abort();
     assert!(ok, "the controller never reconciled");
 }
+
+#[tokio::test]
+async fn watch_gone_and_bookmarks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = ServerOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap());
+    opts.watch_history = 5;
+    opts.bookmark_interval = Duration::from_millis(200);
+    let app = build_app(&opts, None, "in-process".into()).await.unwrap();
+    let client = kube::Client::new(api::router(app), "default");
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    for i in 0..10 {
+        cms.create(&PostParams::default(), &cm(&format!("c{i}"))).await.unwrap();
+    }
+    // resourceVersion 1 has left the 5-event history: one ERROR event with 410 Expired.
+    let req = http::Request::get("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1").body(Vec::new()).unwrap();
+    let text = client.request_text(req).await.unwrap();
+    let ev: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(ev["type"], "ERROR");
+    assert_eq!(ev["object"]["code"], 410);
+    assert_eq!(ev["object"]["reason"], "Expired");
+    // A recent resourceVersion resumes; bookmarks arrive while idle.
+    let rv = cms.get("c8").await.unwrap().metadata.resource_version.unwrap();
+    let req = http::Request::get(format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&allowWatchBookmarks=true&timeoutSeconds=1")).body(Vec::new()).unwrap();
+    let text = client.request_text(req).await.unwrap();
+    let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "c9");
+    assert!(events.iter().any(|e| e["type"] == "BOOKMARK"), "{text}");
+    // sendInitialEvents: synthetic ADDED for each object, then the initial-events-end bookmark.
+    let req = http::Request::get("/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1").body(Vec::new()).unwrap();
+    let text = client.request_text(req).await.unwrap();
+    let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.iter().filter(|e| e["type"] == "ADDED").count(), 10);
+    assert_eq!(events[10]["type"], "BOOKMARK");
+    assert_eq!(events[10]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+}

@@ -142,7 +142,11 @@ fn finalizers_and_owner_cascade() {
             && s.kubectl(&["get", "cm", "owner2"]).status.code() != Some(0)
     });
     // Namespace deletion finalizes its content.
-    s.ok_stdin(&["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n");
+    // kubectl's typed create commands send protobuf bodies.
+    s.ok(&["create", "namespace", "team"]);
+    s.ok(&["create", "secret", "generic", "creds", "-n", "team", "--from-literal=username=me"]);
+    assert_eq!(s.ok(&["get", "secret", "creds", "-n", "team", "-o", "jsonpath={.data.username}"]), "bWU=");
+    s.ok(&["create", "serviceaccount", "robot", "-n", "team"]);
     s.ok_stdin(&["apply", "-n", "team", "-f", "-"], CM);
     s.ok(&["delete", "namespace", "team", "--timeout=10s"]);
     let e = s.fails(&["get", "ns", "team"], "");

@@ -51,6 +51,32 @@ impl NameError {
     }
 }
 
+/// Go's `%q` (`strconv.Quote`), as upstream's name errors quote their parts.
+pub fn go_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn max_len_error(length: usize) -> String {
     format!("must be no more than {length} characters")
 }
@@ -224,18 +250,23 @@ pub fn compose_pkg_rev_obj_name(repo: &str, path: &str, package: &str, workspace
 fn valid_pkg_name_parts(repo: &str, path: &str, package: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if let Err(err) = validate_repository(repo, "") {
-        errs.push(format!("repository part {repo:?} of object name invalid\n"));
+        errs.push(format!(
+            "repository part {} of object name invalid\n",
+            go_quote(repo)
+        ));
         errs.push(err.message);
     }
     if let Err(err) = validate_directory_name(path, false) {
         errs.push(format!(
-            "package path part {path:?} of object name invalid\n"
+            "package path part {} of object name invalid\n",
+            go_quote(path)
         ));
         errs.push(format!("path {path}{INVALID}{err}\n"));
     }
     if let Err(err) = validate_k8s_name(package) {
         errs.push(format!(
-            "package name part {package:?} of object name invalid\n"
+            "package name part {} of object name invalid\n",
+            go_quote(package)
         ));
         errs.push(format!("package name {package}{INVALID}{err}\n"));
     }
@@ -249,7 +280,10 @@ pub fn valid_pkg_obj_name(repo: &str, path: &str, package: &str) -> Result<(), N
         let name = compose_pkg_obj_name(repo, path, package);
         let name_errs = is_dns1123_subdomain(&name);
         if !name_errs.is_empty() {
-            errs.push(format!("package kubernetes name {name:?} invalid\n"));
+            errs.push(format!(
+                "package kubernetes name {} invalid\n",
+                go_quote(&name)
+            ));
             errs.push(format!(
                 "package kubernetes name {name}{INVALID}{}\n",
                 name_errs.concat()
@@ -276,7 +310,8 @@ pub fn valid_pkg_rev_obj_name(
     let mut errs = valid_pkg_name_parts(repo, path, package);
     if let Err(err) = validate_k8s_name(workspace) {
         errs.push(format!(
-            "workspace name part {workspace:?} of package revision name invalid\n"
+            "workspace name part {} of package revision name invalid\n",
+            go_quote(workspace)
         ));
         errs.push(format!("workspace name {workspace}{INVALID}{err}\n"));
     }
@@ -285,7 +320,8 @@ pub fn valid_pkg_rev_obj_name(
         let name_errs = is_dns1123_subdomain(&name);
         if !name_errs.is_empty() {
             errs.push(format!(
-                "package revision kubernetes name {name:?} invalid\n"
+                "package revision kubernetes name {} invalid\n",
+                go_quote(&name)
             ));
             errs.push(format!(
                 "package revision kubernetes name {name}{INVALID}{}\n",
@@ -599,6 +635,18 @@ mod tests {
                  package name part \"\" of object name invalid\n\
                  package name  invalid: {LABEL_MSG}\n"
             )
+        );
+    }
+
+    #[test]
+    fn quotes_like_go() {
+        assert_eq!(go_quote("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(go_quote("x\ny\u{1b}\u{0}"), r#""x\ny\x1b\x00""#);
+        assert_eq!(go_quote("é"), "\"é\"");
+        let err = valid_pkg_rev_obj_name("repo", "", "p", "w\n").unwrap_err();
+        assert!(
+            err.message
+                .contains("workspace name part \"w\\n\" of package revision name invalid\n")
         );
     }
 

@@ -8,12 +8,7 @@ pub(crate) fn object_meta(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "object" })
 }
 
-/// An optional `metav1.Time`: an RFC 3339 string.
+/// An optional (or Go-zero, serialized as `null`) `metav1.Time`: a nullable RFC 3339 string.
 pub(crate) fn optional_time(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "type": "string", "format": "date-time", "nullable": true })
-}
-
-/// A `metav1.Time` that Go always serializes, as `null` when unset.
-pub(crate) fn nullable_time(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "string", "format": "date-time", "nullable": true })
 }

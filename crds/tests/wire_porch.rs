@@ -243,3 +243,18 @@ fn json_schemas_describe_the_wire_shape() {
     let schema = serde_json::to_value(schemars::schema_for!(PackageRevisionResourcesList)).unwrap();
     assert!(schema.to_string().contains("renderStatus"));
 }
+
+#[test]
+fn spec_composes_its_object_name() {
+    let spec = PackageRevisionSpec {
+        package_name: "basedir/subdir/edge-function".into(),
+        repository: "porch-test".into(),
+        workspace_name: "v1".into(),
+        ..Default::default()
+    };
+    assert_eq!(spec.path_and_package(), ("basedir/subdir", "edge-function"));
+    assert_eq!(
+        spec.obj_name(),
+        "porch-test.basedir.subdir.edge-function.v1"
+    );
+}

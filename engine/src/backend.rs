@@ -102,7 +102,9 @@ pub trait RepositoryBackend: Send + Sync {
 
     /// Proposed → Published as `revision`: the approval merge commit on the branch head
     /// (`Approving package revision <fullpath>/<N>`), tag `<fullpath>/v<N>`, delete the proposed
-    /// branch. `published_by` is the author (approving user) when known.
+    /// branch. `published_by` is the author (approving user) when known. Two revisions of one
+    /// package approved at the same time get the same `revision` from the engine; the backend
+    /// must refuse to move an existing tag (`BackendError::Stale`), never overwrite it.
     fn approve(
         &self,
         repo: &RepositoryInfo,

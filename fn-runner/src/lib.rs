@@ -49,6 +49,21 @@ impl Default for InProcessConfig {
     }
 }
 
+impl InProcessConfig {
+    /// Add the `binaryExecutor` entries of the FunctionConfigs in `path`
+    /// (relative binary paths are under `functions_dir`).
+    pub fn with_function_config_file(
+        mut self,
+        path: &std::path::Path,
+        functions_dir: &std::path::Path,
+    ) -> Result<Self, function_config::FunctionConfigError> {
+        let configs = function_config::load(path)?;
+        self.exec
+            .extend(ExecEntry::from_configs(&configs, functions_dir));
+        Ok(self)
+    }
+}
+
 /// The native + exec chain, for renders that run functions without a network hop.
 pub fn in_process_evaluator(config: InProcessConfig) -> Arc<dyn kpt::fn_eval::Evaluator> {
     let native: Arc<dyn kpt::fn_eval::Evaluator> = Arc::new(NativeEvaluator::new(

@@ -132,6 +132,15 @@ mod tests {
     }
 
     #[test]
+    fn parser_budget_exceeds_the_message_limit() {
+        // Parsing 250k+ nodes takes seconds in a debug build, so check the budget
+        // itself: the default (250k nodes) would refuse lists far below 6 MiB.
+        let budget = crate::yaml::options().budget.unwrap();
+        assert!(budget.max_nodes >= crate::args::DEFAULT_MAX_REQUEST_BODY_SIZE);
+        assert!(budget.max_events >= 2 * crate::args::DEFAULT_MAX_REQUEST_BODY_SIZE);
+    }
+
+    #[test]
     fn rejects_bad_shapes() {
         assert!(matches!(
             ResourceList::parse(b"a: [b"),

@@ -45,21 +45,37 @@ fn build_repo(dir: &Path) {
             let msg = format!(
                 "Approving package revision {pkg}/{rev}\n\nkpt:{{\"package\":\"{pkg}\",\"workspaceName\":\"ws{rev}\",\"revision\":\"{rev}\"}}\n"
             );
-            let kptfile = format!("apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: {pkg}\ninfo:\n  description: revision {rev}\n");
-            let cm = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {pkg}\ndata:\n  revision: \"{rev}\"\n");
+            let kptfile = format!(
+                "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: {pkg}\ninfo:\n  description: revision {rev}\n"
+            );
+            let cm = format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {pkg}\ndata:\n  revision: \"{rev}\"\n"
+            );
             s.push_str(&format!(
                 "commit refs/heads/main\nmark :{mark}\nauthor Porch <porch@kpt.dev> {t} +0000\ncommitter Package Orchestration Service <porch@kpt.dev> {t} +0000\ndata {}\n{msg}\n",
                 msg.len()
             ));
-            for (name, content) in [("Kptfile", &kptfile), ("cm.yaml", &cm), ("README.md", &format!("# {pkg}\n"))] {
-                s.push_str(&format!("M 644 inline {pkg}/{name}\ndata {}\n{content}\n", content.len()));
+            for (name, content) in [
+                ("Kptfile", &kptfile),
+                ("cm.yaml", &cm),
+                ("README.md", &format!("# {pkg}\n")),
+            ] {
+                s.push_str(&format!(
+                    "M 644 inline {pkg}/{name}\ndata {}\n{content}\n",
+                    content.len()
+                ));
             }
             s.push_str(&format!("reset refs/tags/{pkg}/v{rev}\nfrom :{mark}\n\n"));
         }
     }
     fi.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     assert!(fi.wait().unwrap().success());
-    Command::new("git").arg("--git-dir").arg(dir).args(["gc", "-q"]).status().unwrap();
+    Command::new("git")
+        .arg("--git-dir")
+        .arg(dir)
+        .args(["gc", "-q"])
+        .status()
+        .unwrap();
 }
 
 fn time_git_baseline(url: &str, work: &Path) -> Duration {
@@ -67,14 +83,26 @@ fn time_git_baseline(url: &str, work: &Path) -> Duration {
     let _ = std::fs::remove_dir_all(&mirror);
     let t0 = Instant::now();
     let ok = Command::new("git")
-        .args(["-c", "http.extraHeader=Authorization: Basic bmVwaGlvOnNlY3JldA==", "clone", "-q", "--mirror", url])
+        .args([
+            "-c",
+            "http.extraHeader=Authorization: Basic bmVwaGlvOnNlY3JldA==",
+            "clone",
+            "-q",
+            "--mirror",
+            url,
+        ])
         .arg(&mirror)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .status()
         .unwrap()
         .success();
     assert!(ok);
-    let refs = Command::new("git").arg("--git-dir").arg(&mirror).arg("for-each-ref").output().unwrap();
+    let refs = Command::new("git")
+        .arg("--git-dir")
+        .arg(&mirror)
+        .arg("for-each-ref")
+        .output()
+        .unwrap();
     let tree = Command::new("git")
         .arg("--git-dir")
         .arg(&mirror)
@@ -82,8 +110,14 @@ fn time_git_baseline(url: &str, work: &Path) -> Duration {
         .output()
         .unwrap();
     let el = t0.elapsed();
-    assert_eq!(String::from_utf8_lossy(&refs.stdout).lines().count(), PACKAGES * REVISIONS + 1);
-    assert_eq!(String::from_utf8_lossy(&tree.stdout).lines().count(), PACKAGES * 3);
+    assert_eq!(
+        String::from_utf8_lossy(&refs.stdout).lines().count(),
+        PACKAGES * REVISIONS + 1
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&tree.stdout).lines().count(),
+        PACKAGES * 3
+    );
     el
 }
 
@@ -114,12 +148,20 @@ async fn main() {
     std::fs::create_dir_all(&root).unwrap();
     let t0 = Instant::now();
     build_repo(&root.join("bench.git"));
-    println!("built {PACKAGES} packages x {REVISIONS} revisions in {:?}", t0.elapsed());
+    println!(
+        "built {PACKAGES} packages x {REVISIONS} revisions in {:?}",
+        t0.elapsed()
+    );
 
-    let server = GitServer::start(&root, ServerOptions::with_user("nephio", "secret")).await.unwrap();
+    let server = GitServer::start(&root, ServerOptions::with_user("nephio", "secret"))
+        .await
+        .unwrap();
     let url = format!("{}/bench.git", server.url());
     let mut cfg = RepoConfig::new(&url);
-    cfg.credentials = Some(Credentials::Basic { username: "nephio".into(), password: "secret".into() });
+    cfg.credentials = Some(Credentials::Basic {
+        username: "nephio".into(),
+        password: "secret".into(),
+    });
 
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
@@ -135,14 +177,29 @@ async fn main() {
         last = Some(repo);
     }
     let (o, g) = (median(ours.clone()), median(theirs.clone()));
-    println!("discovery (fresh clone + list {} revisions): ours {:?} (runs {:?})", PACKAGES * (REVISIONS + 1), o, ours);
-    println!("baseline git clone --mirror + for-each-ref + ls-tree -r: {:?} (runs {:?})", g, theirs);
-    println!("ratio ours/git: {:.2}x (target <= 2x)", o.as_secs_f64() / g.as_secs_f64());
+    println!(
+        "discovery (fresh clone + list {} revisions): ours {:?} (runs {:?})",
+        PACKAGES * (REVISIONS + 1),
+        o,
+        ours
+    );
+    println!(
+        "baseline git clone --mirror + for-each-ref + ls-tree -r: {:?} (runs {:?})",
+        g, theirs
+    );
+    println!(
+        "ratio ours/git: {:.2}x (target <= 2x)",
+        o.as_secs_f64() / g.as_secs_f64()
+    );
 
     let repo = last.unwrap();
     let t = Instant::now();
     let revs = repo.list().await.unwrap();
-    println!("list from a warm cache ({} revisions): {:?}", revs.len(), t.elapsed());
+    println!(
+        "list from a warm cache ({} revisions): {:?}",
+        revs.len(),
+        t.elapsed()
+    );
     let mut refresh = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
@@ -160,7 +217,13 @@ async fn main() {
 
     // Memory: open many small repositories and hold them.
     let small = server
-        .create_repo("small", porch_git::testserver::RepoOptions { anonymous_read: false, initial_readme: true })
+        .create_repo(
+            "small",
+            porch_git::testserver::RepoOptions {
+                anonymous_read: false,
+                initial_readme: true,
+            },
+        )
         .await
         .unwrap();
     let mut scfg = RepoConfig::new(&small);
@@ -168,7 +231,11 @@ async fn main() {
     let mut held = Vec::new();
     let before = rss_kib();
     for i in 0..50 {
-        held.push(GitRepository::open(scfg.clone(), tmp.path().join(format!("small{i}"))).await.unwrap());
+        held.push(
+            GitRepository::open(scfg.clone(), tmp.path().join(format!("small{i}")))
+                .await
+                .unwrap(),
+        );
     }
     let after = rss_kib();
     println!(

@@ -150,7 +150,10 @@ mod tests {
 
     #[test]
     fn summaries() {
-        assert_eq!(mutation_summary(Some("clone")), "Creating new revision by cloning");
+        assert_eq!(
+            mutation_summary(Some("clone")),
+            "Creating new revision by cloning"
+        );
         assert_eq!(mutation_summary(Some("eval")), "Intermediate commit: eval");
         assert_eq!(mutation_summary(None), "Intermediate commit");
         assert!(is_valid_first_task("upgrade"));

@@ -23,11 +23,18 @@ pub(crate) fn list(
 ) -> ObjResult<Vec<PackageRevision>> {
     let deletion_proposed: HashSet<&str> = remote_refs
         .keys()
-        .filter(|n| matches!(refs::classify(n, layout.branch), RefKind::DeletionProposed { .. }))
+        .filter(|n| {
+            matches!(
+                refs::classify(n, layout.branch),
+                RefKind::DeletionProposed { .. }
+            )
+        })
         .map(String::as_str)
         .collect();
     let lifecycle_of = |full_path: &str, revision: i64| {
-        if deletion_proposed.contains(refs::deletion_proposed_ref(full_path, revision, layout.branch).as_str()) {
+        if deletion_proposed
+            .contains(refs::deletion_proposed_ref(full_path, revision, layout.branch).as_str())
+        {
             Lifecycle::DeletionProposed
         } else {
             Lifecycle::Published
@@ -41,7 +48,8 @@ pub(crate) fn list(
                 let commit = objects::peel_to_commit(repo, *id)?;
                 let tree = objects::commit_tree(repo, commit)?;
                 for full_path in objects::discover_packages(repo, tree, layout.directory)? {
-                    let Some(package) = refs::package_in_directory(&full_path, layout.directory) else {
+                    let Some(package) = refs::package_in_directory(&full_path, layout.directory)
+                    else {
                         continue;
                     };
                     out.push(PackageRevision {
@@ -59,7 +67,14 @@ pub(crate) fn list(
                     });
                 }
             }
-            RefKind::Draft { full_path, workspace } | RefKind::Proposed { full_path, workspace } => {
+            RefKind::Draft {
+                full_path,
+                workspace,
+            }
+            | RefKind::Proposed {
+                full_path,
+                workspace,
+            } => {
                 let Some(package) = refs::package_in_directory(full_path, layout.directory) else {
                     continue;
                 };
@@ -93,14 +108,14 @@ pub(crate) fn list(
                     continue;
                 };
                 let commit = objects::peel_to_commit(repo, *id)?;
-                let tree = objects::commit_tree(repo, commit)?;
-                if !objects::has_kptfile(repo, tree, full_path)? {
+                let summary = objects::commit_summary(repo, commit)?;
+                if !objects::has_kptfile(repo, summary.tree, full_path)? {
                     tracing::warn!(git_ref = %name, "skipping tag: Kptfile not found");
                     continue;
                 }
                 let revision = refs::revision_of_version(version);
-                let (email, time, message) = objects::commit_info(repo, commit)?;
-                let workspace = objects::workspace_from_message(&message, full_path)
+                let (email, time) = (summary.author_email, summary.author_time);
+                let workspace = objects::workspace_from_message(&summary.message, full_path)
                     .unwrap_or_else(|| version.to_string());
                 out.push(PackageRevision {
                     key: PackageRevisionKey {

@@ -27,6 +27,32 @@ pub(crate) fn commit_tree(repo: &gix::Repository, commit: ObjectId) -> ObjResult
         .map_err(|e| msg(&format!("cannot read tree of commit {commit}"), &e))
 }
 
+/// Tree, author email, author time and message of a commit, decoded once.
+pub(crate) struct CommitSummary {
+    pub tree: ObjectId,
+    pub author_email: String,
+    pub author_time: i64,
+    pub message: String,
+}
+
+pub(crate) fn commit_summary(repo: &gix::Repository, commit: ObjectId) -> ObjResult<CommitSummary> {
+    let c = repo
+        .find_commit(commit)
+        .map_err(|e| msg(&format!("cannot read commit {commit}"), &e))?;
+    let decoded = c
+        .decode()
+        .map_err(|e| msg(&format!("cannot decode commit {commit}"), &e))?;
+    let author = decoded
+        .author()
+        .map_err(|e| msg(&format!("cannot read author of {commit}"), &e))?;
+    Ok(CommitSummary {
+        tree: decoded.tree(),
+        author_email: author.email.to_str_lossy().trim().to_string(),
+        author_time: author.time().map(|t| t.seconds).unwrap_or(0),
+        message: decoded.message.to_str_lossy().into_owned(),
+    })
+}
+
 /// Peels a ref target (commit or annotated tag) to a commit id.
 pub(crate) fn peel_to_commit(repo: &gix::Repository, id: ObjectId) -> ObjResult<ObjectId> {
     let obj = repo
@@ -56,7 +82,11 @@ fn entry_at(
 }
 
 /// The subtree at `path`, if `path` is a directory.
-pub(crate) fn subtree(repo: &gix::Repository, tree: ObjectId, path: &str) -> ObjResult<Option<ObjectId>> {
+pub(crate) fn subtree(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    path: &str,
+) -> ObjResult<Option<ObjectId>> {
     Ok(entry_at(repo, tree, path)?
         .filter(|(mode, _)| mode.is_tree())
         .map(|(_, id)| id))

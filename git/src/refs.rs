@@ -110,12 +110,21 @@ pub fn revision_of_version(version: &str) -> i64 {
 pub enum RefKind<'a> {
     /// The Repository branch.
     Branch,
-    Draft { full_path: &'a str, workspace: &'a str },
-    Proposed { full_path: &'a str, workspace: &'a str },
+    Draft {
+        full_path: &'a str,
+        workspace: &'a str,
+    },
+    Proposed {
+        full_path: &'a str,
+        workspace: &'a str,
+    },
     /// `deletionProposed/<fullpath>/<suffix>`.
     DeletionProposed { full_path: &'a str, suffix: &'a str },
     /// `refs/tags/<path>/<version>`.
-    Tag { full_path: &'a str, version: &'a str },
+    Tag {
+        full_path: &'a str,
+        version: &'a str,
+    },
     /// Anything else (other branches, release tags without `/`).
     Other,
 }
@@ -217,7 +226,13 @@ mod tests {
         assert_eq!(revision_of_version("v3"), 3);
         assert_eq!(revision_of_version("12"), 12);
         assert_eq!(revision_of_version("vx"), -1);
-        assert_eq!(to_local("refs/heads/main").as_deref(), Some("refs/remotes/origin/main"));
-        assert_eq!(to_remote("refs/remotes/origin/drafts/a/w").as_deref(), Some("refs/heads/drafts/a/w"));
+        assert_eq!(
+            to_local("refs/heads/main").as_deref(),
+            Some("refs/remotes/origin/main")
+        );
+        assert_eq!(
+            to_remote("refs/remotes/origin/drafts/a/w").as_deref(),
+            Some("refs/heads/drafts/a/w")
+        );
     }
 }

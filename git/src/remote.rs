@@ -56,7 +56,10 @@ impl std::fmt::Debug for HttpRemote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpRemote")
             .field("url", &self.url)
-            .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -94,14 +97,20 @@ impl HttpRemote {
     fn fetch_blocking(&self, cache: &Path) -> Result<FetchOutcome> {
         let url = self.url.as_str();
         let repo = gix::open(cache).map_err(|e| {
-            GitError::other(url, format!("cannot open cache {}: {}", cache.display(), gix_chain(&e)))
+            GitError::other(
+                url,
+                format!("cannot open cache {}: {}", cache.display(), gix_chain(&e)),
+            )
         })?;
         let before = local_refs(&repo, url)?;
         let remote = repo
             .remote_at(url)
             .and_then(|r| {
                 r.with_refspecs(
-                    ["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"],
+                    [
+                        "+refs/heads/*:refs/remotes/origin/*",
+                        "+refs/tags/*:refs/tags/*",
+                    ],
                     gix::remote::Direction::Fetch,
                 )
             })
@@ -194,7 +203,12 @@ impl HttpRemote {
         if out.status.success() && report.values().all(|s| s.ok) {
             return Ok(());
         }
-        Err(classify_push_error(url, &report, &stderr, self.authorization.is_some()))
+        Err(classify_push_error(
+            url,
+            &report,
+            &stderr,
+            self.authorization.is_some(),
+        ))
     }
 }
 
@@ -346,12 +360,35 @@ pub(crate) fn classify_push_error(
         .iter()
         .filter(|(_, s)| {
             !s.ok
-                && ["stale info", "fetch first", "non-fast-forward", "already exists", "failed to update ref", "failed to lock"]
-                    .iter()
-                    .any(|p| s.summary.contains(p))
+                && [
+                    "stale info",
+                    "fetch first",
+                    "non-fast-forward",
+                    "already exists",
+                    "failed to update ref",
+                    "failed to lock",
+                ]
+                .iter()
+                .any(|p| s.summary.contains(p))
         })
         .map(|(name, s)| format!("{name} {}", s.summary))
         .collect();
+    // A concurrent push that won the race on the server side (the lease was
+    // fine when advertised, the ref moved before the locked update).
+    let lower_err = stderr.to_lowercase();
+    let raced = ["cannot lock ref", "but expected", "incorrect old value"]
+        .iter()
+        .any(|p| lower_err.contains(p));
+    if rejected.is_empty() && raced {
+        let names: Vec<&str> = report.keys().map(String::as_str).collect();
+        return GitError::conflict(
+            url,
+            format!(
+                "a concurrent push moved a ref while updating {}",
+                names.join(", ")
+            ),
+        );
+    }
     if !rejected.is_empty() {
         return GitError::conflict(
             url,
@@ -385,7 +422,13 @@ pub(crate) fn classify_push_error(
         .map(|(name, s)| format!("{name} {}", s.summary))
         .collect();
     if !refused.is_empty() && !lower.contains("hung up") && !lower.contains("rpc failed") {
-        return GitError::other(url, format!("the remote refused the push: {}; {detail}", refused.join(", ")));
+        return GitError::other(
+            url,
+            format!(
+                "the remote refused the push: {}; {detail}",
+                refused.join(", ")
+            ),
+        );
     }
     GitError::Unreachable {
         url: url.to_string(),
@@ -403,9 +446,27 @@ mod tests {
         let report = parse_porcelain(out);
         assert_eq!(report.len(), 2);
         assert!(!report["refs/heads/main"].ok);
-        let err = classify_push_error("http://127.0.0.1:1/r.git", &report, "error: failed to push some refs", true);
+        let err = classify_push_error(
+            "http://127.0.0.1:1/r.git",
+            &report,
+            "error: failed to push some refs",
+            true,
+        );
         assert!(matches!(err, GitError::Conflict { .. }), "{err}");
         assert!(err.to_string().contains("http://127.0.0.1:1/r.git"));
+    }
+
+    #[test]
+    fn server_side_lock_race_is_a_conflict() {
+        let out = "To u\n!\trefs/heads/main:refs/heads/main\t[remote rejected] (atomic transaction failed)\nDone\n";
+        let report = parse_porcelain(out);
+        let err = classify_push_error(
+            "u",
+            &report,
+            "remote: error: cannot lock ref 'refs/heads/main': is at 21 but expected 55\n",
+            true,
+        );
+        assert!(matches!(err, GitError::Conflict { .. }), "{err}");
     }
 
     #[test]
@@ -413,9 +474,16 @@ mod tests {
         let empty = BTreeMap::new();
         let e = classify_push_error("u", &empty, "fatal: Authentication failed for 'u'\n", true);
         assert!(matches!(e, GitError::Auth { .. }));
-        let e = classify_push_error("u", &empty, "fatal: unable to access 'u': Failed to connect to 127.0.0.1 port 9: Connection refused\n", true);
+        let e = classify_push_error(
+            "u",
+            &empty,
+            "fatal: unable to access 'u': Failed to connect to 127.0.0.1 port 9: Connection refused\n",
+            true,
+        );
         assert!(matches!(e, GitError::Unreachable { .. }));
-        let ok = parse_porcelain("To u\n*\tabc:refs/heads/x\t[new branch]\n-\t:refs/heads/y\t[deleted]\nDone\n");
+        let ok = parse_porcelain(
+            "To u\n*\tabc:refs/heads/x\t[new branch]\n-\t:refs/heads/y\t[deleted]\nDone\n",
+        );
         assert!(ok.values().all(|s| s.ok));
         assert_eq!(ok.len(), 2);
     }

@@ -182,7 +182,8 @@ impl GitRepository {
                 return Ok(Vec::new());
             };
             let tree = objects::commit_tree(repo, head).map_err(|m| GitError::other(url, m))?;
-            let found = objects::discover_packages(repo, tree, &directory).map_err(|m| GitError::other(url, m))?;
+            let found = objects::discover_packages(repo, tree, &directory)
+                .map_err(|m| GitError::other(url, m))?;
             Ok(found
                 .iter()
                 .filter_map(|p| refs::package_in_directory(p, &directory))
@@ -208,7 +209,8 @@ impl GitRepository {
         let rev = rev.clone();
         self.with_repo(move |repo, url| {
             let wrap = |m: String| GitError::other(url, m);
-            let tasks = objects::load_tasks(repo, commit, &rev.full_path, &rev.key.workspace).map_err(wrap)?;
+            let tasks = objects::load_tasks(repo, commit, &rev.full_path, &rev.key.workspace)
+                .map_err(wrap)?;
             let (published_by, published_at) = if rev.key.revision == -1 {
                 match objects::latest_package_commit(repo, commit, &rev.full_path).map_err(wrap)? {
                     Some((c, _)) => {
@@ -257,11 +259,19 @@ impl GitRepository {
                     None => ObjectId::empty_tree(repo.object_hash()),
                 };
                 reject_nesting(repo, url, base_tree, &fp)?;
-                let pkg_tree = objects::write_files_tree(repo, &files).map_err(|m| GitError::invalid(url, m))?;
-                let tree = objects::replace_subtree(repo, base_tree, &fp, Some(pkg_tree)).map_err(wrap)?;
+                let pkg_tree = objects::write_files_tree(repo, &files)
+                    .map_err(|m| GitError::invalid(url, m))?;
+                let tree =
+                    objects::replace_subtree(repo, base_tree, &fp, Some(pkg_tree)).map_err(wrap)?;
                 let parents: Vec<ObjectId> = head.into_iter().collect();
-                objects::write_commit(repo, &author, &annotation::mutation_message(&annotation), tree, &parents)
-                    .map_err(wrap)
+                objects::write_commit(
+                    repo,
+                    &author,
+                    &annotation::mutation_message(&annotation),
+                    tree,
+                    &parents,
+                )
+                .map_err(wrap)
             })
             .await?;
         let git_ref = refs::draft_ref(&full_path, &draft.workspace);
@@ -300,7 +310,10 @@ impl GitRepository {
         if !matches!(rev.lifecycle, Lifecycle::Draft | Lifecycle::Proposed) {
             return Err(GitError::invalid(
                 &url,
-                format!("cannot update resources of a {} package revision", rev.lifecycle),
+                format!(
+                    "cannot update resources of a {} package revision",
+                    rev.lifecycle
+                ),
             ));
         }
         require_kptfile(&url, &files)?;
@@ -317,10 +330,18 @@ impl GitRepository {
             .with_repo(move |repo, url| {
                 let wrap = |m: String| GitError::other(url, m);
                 let base_tree = objects::commit_tree(repo, parent).map_err(wrap)?;
-                let pkg_tree = objects::write_files_tree(repo, &files).map_err(|m| GitError::invalid(url, m))?;
-                let tree = objects::replace_subtree(repo, base_tree, &fp, Some(pkg_tree)).map_err(wrap)?;
-                objects::write_commit(repo, &author, &annotation::mutation_message(&annotation), tree, &[parent])
-                    .map_err(wrap)
+                let pkg_tree = objects::write_files_tree(repo, &files)
+                    .map_err(|m| GitError::invalid(url, m))?;
+                let tree =
+                    objects::replace_subtree(repo, base_tree, &fp, Some(pkg_tree)).map_err(wrap)?;
+                objects::write_commit(
+                    repo,
+                    &author,
+                    &annotation::mutation_message(&annotation),
+                    tree,
+                    &[parent],
+                )
+                .map_err(wrap)
             })
             .await?;
         self.push_and_refetch(vec![RefUpdate {
@@ -336,12 +357,14 @@ impl GitRepository {
 
     /// Draft → Proposed: push `proposed/...`, delete `drafts/...`, atomically.
     pub async fn propose(&self, rev: &PackageRevision) -> Result<PackageRevision> {
-        self.move_branch(rev, Lifecycle::Draft, Lifecycle::Proposed).await
+        self.move_branch(rev, Lifecycle::Draft, Lifecycle::Proposed)
+            .await
     }
 
     /// Proposed → Draft.
     pub async fn reject(&self, rev: &PackageRevision) -> Result<PackageRevision> {
-        self.move_branch(rev, Lifecycle::Proposed, Lifecycle::Draft).await
+        self.move_branch(rev, Lifecycle::Proposed, Lifecycle::Draft)
+            .await
     }
 
     async fn move_branch(
@@ -386,7 +409,11 @@ impl GitRepository {
     /// on the branch head (parents: branch head, draft head), then push the
     /// branch, the `<fullpath>/vN` tag and the draft branch deletion atomically.
     /// Rebuilt up to 3 times if only the branch moved.
-    pub async fn approve(&self, rev: &PackageRevision, user: Option<&Author>) -> Result<PackageRevision> {
+    pub async fn approve(
+        &self,
+        rev: &PackageRevision,
+        user: Option<&Author>,
+    ) -> Result<PackageRevision> {
         let _guard = self.lock.lock().await;
         let url = self.url().to_string();
         if !matches!(rev.lifecycle, Lifecycle::Draft | Lifecycle::Proposed) {
@@ -405,8 +432,10 @@ impl GitRepository {
                 let rev = rev.clone();
                 let author = author.clone();
                 let branch = self.config.branch.clone();
-                self.with_repo(move |repo, url| plan_approval(repo, url, &branch, &rev, draft_commit, &author))
-                    .await?
+                self.with_repo(move |repo, url| {
+                    plan_approval(repo, url, &branch, &rev, draft_commit, &author)
+                })
+                .await?
             };
             let (commit, revision, updates) = plan;
             match self.remote.push(&self.cache, updates).await {
@@ -447,11 +476,15 @@ impl GitRepository {
         if rev.lifecycle != Lifecycle::Published {
             return Err(GitError::invalid(
                 &url,
-                format!("cannot propose deletion of a {} package revision", rev.lifecycle),
+                format!(
+                    "cannot propose deletion of a {} package revision",
+                    rev.lifecycle
+                ),
             ));
         }
         let commit = self.parse_id(&rev.commit)?;
-        let name = refs::deletion_proposed_ref(&rev.full_path, rev.key.revision, &self.config.branch);
+        let name =
+            refs::deletion_proposed_ref(&rev.full_path, rev.key.revision, &self.config.branch);
         self.push_and_refetch(vec![RefUpdate {
             name,
             expected: None,
@@ -470,13 +503,20 @@ impl GitRepository {
         if rev.lifecycle != Lifecycle::DeletionProposed {
             return Err(GitError::invalid(
                 &url,
-                format!("cannot undo deletion proposal of a {} package revision", rev.lifecycle),
+                format!(
+                    "cannot undo deletion proposal of a {} package revision",
+                    rev.lifecycle
+                ),
             ));
         }
-        let name = refs::deletion_proposed_ref(&rev.full_path, rev.key.revision, &self.config.branch);
+        let name =
+            refs::deletion_proposed_ref(&rev.full_path, rev.key.revision, &self.config.branch);
         let current = self.local_remote_ref(&name).await?;
         let Some(current) = current else {
-            return Err(GitError::not_found(&url, format!("{name} not found in repository")));
+            return Err(GitError::not_found(
+                &url,
+                format!("{name} not found in repository"),
+            ));
         };
         self.push_and_refetch(vec![RefUpdate {
             name,
@@ -524,7 +564,11 @@ impl GitRepository {
                         new: None,
                     });
                 }
-                let dp = refs::deletion_proposed_ref(&rev.full_path, rev.key.revision, &self.config.branch);
+                let dp = refs::deletion_proposed_ref(
+                    &rev.full_path,
+                    rev.key.revision,
+                    &self.config.branch,
+                );
                 if let Some(current) = self.local_remote_ref(&dp).await? {
                     updates.push(RefUpdate {
                         name: dp,
@@ -544,7 +588,9 @@ impl GitRepository {
                     let author = author.clone();
                     let branch = self.config.branch.clone();
                     let updates = self
-                        .with_repo(move |repo, url| plan_placeholder_delete(repo, url, &branch, &rev, &author))
+                        .with_repo(move |repo, url| {
+                            plan_placeholder_delete(repo, url, &branch, &rev, &author)
+                        })
                         .await?;
                     match self.remote.push(&self.cache, updates).await {
                         Ok(()) => {
@@ -571,8 +617,14 @@ impl GitRepository {
                 let mut files = BTreeMap::new();
                 files.insert("README.md".to_string(), "Created by porch".to_string());
                 let tree = objects::write_files_tree(repo, &files).map_err(wrap)?;
-                objects::write_commit(repo, &Author::porch(), annotation::CREATE_BRANCH_MESSAGE, tree, &[])
-                    .map_err(wrap)
+                objects::write_commit(
+                    repo,
+                    &Author::porch(),
+                    annotation::CREATE_BRANCH_MESSAGE,
+                    tree,
+                    &[],
+                )
+                .map_err(wrap)
             })
             .await?;
         self.remote
@@ -603,13 +655,15 @@ impl GitRepository {
     }
 
     async fn branch_head(&self) -> Result<Option<ObjectId>> {
-        self.local_remote_ref(&refs::branch_ref(&self.config.branch)).await
+        self.local_remote_ref(&refs::branch_ref(&self.config.branch))
+            .await
     }
 
     /// The cached value of a remote ref (raw, not peeled).
     async fn local_remote_ref(&self, remote_ref: &str) -> Result<Option<ObjectId>> {
         let local = refs::to_local(remote_ref).unwrap_or_default();
-        self.with_repo(move |repo, url| find_local(repo, url, &local)).await
+        self.with_repo(move |repo, url| find_local(repo, url, &local))
+            .await
     }
 
     async fn version_and_head(&self) -> Result<(String, Option<String>)> {
@@ -653,9 +707,18 @@ impl GitRepository {
     {
         let cache = self.cache.clone();
         self.blocking(move |url| {
-            let repo = gix::open(&cache).map_err(|e| {
-                GitError::other(url, format!("cannot open cache {}: {}", cache.display(), crate::error::gix_chain(&e)))
+            let mut repo = gix::open(&cache).map_err(|e| {
+                GitError::other(
+                    url,
+                    format!(
+                        "cannot open cache {}: {}",
+                        cache.display(),
+                        crate::error::gix_chain(&e)
+                    ),
+                )
             })?;
+            // Listing revisits the same trees (the branch root for every tag).
+            repo.object_cache_size_if_unset(8 * 1024 * 1024);
             f(&repo, url)
         })
         .await
@@ -681,16 +744,23 @@ fn require_kptfile(url: &str, files: &BTreeMap<String, String>) -> Result<()> {
     if files.contains_key("Kptfile") {
         Ok(())
     } else {
-        Err(GitError::invalid(url, "package must contain a Kptfile at its root"))
+        Err(GitError::invalid(
+            url,
+            "package must contain a Kptfile at its root",
+        ))
     }
 }
 
 /// Package paths and workspaces become ref and tree path segments.
 fn validate_segment(url: &str, what: &str, value: &str, allow_slash: bool) -> Result<()> {
-    let bad_char = |c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') || (allow_slash && c == '/'));
+    let bad_char = |c: char| {
+        !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') || (allow_slash && c == '/'))
+    };
     let bad = value.is_empty()
         || value.chars().any(bad_char)
-        || value.split('/').any(|s| s.is_empty() || s == "." || s == ".." || s.ends_with(".lock"));
+        || value
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == ".." || s.ends_with(".lock"));
     if bad {
         Err(GitError::invalid(url, format!("invalid {what} {value:?}")))
     } else {
@@ -699,14 +769,21 @@ fn validate_segment(url: &str, what: &str, value: &str, allow_slash: bool) -> Re
 }
 
 /// Upstream does not let a package sit inside another package, or contain one.
-fn reject_nesting(repo: &gix::Repository, url: &str, tree: ObjectId, full_path: &str) -> Result<()> {
+fn reject_nesting(
+    repo: &gix::Repository,
+    url: &str,
+    tree: ObjectId,
+    full_path: &str,
+) -> Result<()> {
     let wrap = |m: String| GitError::other(url, m);
     let mut prefix = String::new();
     for part in full_path.split('/') {
         if !prefix.is_empty() && objects::has_kptfile(repo, tree, &prefix).map_err(wrap)? {
             return Err(GitError::invalid(
                 url,
-                format!("cannot create package {full_path:?}: it would be nested inside package {prefix:?}"),
+                format!(
+                    "cannot create package {full_path:?}: it would be nested inside package {prefix:?}"
+                ),
             ));
         }
         if !prefix.is_empty() {
@@ -799,10 +876,20 @@ fn plan_placeholder_delete(
     let branch_ref = refs::branch_ref(branch);
     if let Some(&head) = remote_refs.get(&branch_ref) {
         let head_tree = objects::commit_tree(repo, head).map_err(wrap)?;
-        if objects::subtree(repo, head_tree, &rev.full_path).map_err(wrap)?.is_some() {
-            let tree = objects::replace_subtree(repo, head_tree, &rev.full_path, None).map_err(wrap)?;
-            let commit = objects::write_commit(repo, author, &annotation::delete_message(&rev.full_path), tree, &[head])
-                .map_err(wrap)?;
+        if objects::subtree(repo, head_tree, &rev.full_path)
+            .map_err(wrap)?
+            .is_some()
+        {
+            let tree =
+                objects::replace_subtree(repo, head_tree, &rev.full_path, None).map_err(wrap)?;
+            let commit = objects::write_commit(
+                repo,
+                author,
+                &annotation::delete_message(&rev.full_path),
+                tree,
+                &[head],
+            )
+            .map_err(wrap)?;
             updates.push(RefUpdate {
                 name: branch_ref,
                 expected: Some(head),

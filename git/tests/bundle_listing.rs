@@ -23,11 +23,19 @@ async fn bundle_lists_the_sixteen_rpkg_get_revisions() {
         .await
         .unwrap();
     // Anonymous read, no credentials at all.
-    let repo = GitRepository::open(RepoConfig::new(&url), fx.cache("tbp")).await.unwrap();
+    let repo = GitRepository::open(RepoConfig::new(&url), fx.cache("tbp"))
+        .await
+        .unwrap();
     let revs = repo.list().await.unwrap();
     let got: Vec<(String, String, i64)> = revs
         .iter()
-        .map(|r| (r.key.package.clone(), r.key.workspace.clone(), r.key.revision))
+        .map(|r| {
+            (
+                r.key.package.clone(),
+                r.key.workspace.clone(),
+                r.key.revision,
+            )
+        })
         .collect();
     let want: Vec<(String, String, i64)> = [
         ("basens", "main", -1),
@@ -60,14 +68,21 @@ async fn bundle_lists_the_sixteen_rpkg_get_revisions() {
     assert_eq!(latest.len(), 6);
 
     // Tags carry the tagged commit's author; the same hashes as the bundle.
-    let v1 = revs.iter().find(|r| r.key.package == "basens" && r.key.revision == 1).unwrap();
+    let v1 = revs
+        .iter()
+        .find(|r| r.key.package == "basens" && r.key.revision == 1)
+        .unwrap();
     assert_eq!(v1.commit, "67f29546028f0a48c6bbb08614934d0e070cdd3a");
     assert_eq!(v1.git_ref, "refs/tags/basens/v1");
     assert_eq!(v1.published_by.as_deref(), Some("mmaly@google.com"));
 
     // Files at the revision's commit.
     let files = repo.read_files(v1).await.unwrap();
-    assert!(files["Kptfile"].contains("name: basens"), "{}", files["Kptfile"]);
+    assert!(
+        files["Kptfile"].contains("name: basens"),
+        "{}",
+        files["Kptfile"]
+    );
     assert!(files["Kptfile"].contains("description: sample description"));
 
     // A no-change refresh reports no change and a stable version.
@@ -75,6 +90,9 @@ async fn bundle_lists_the_sixteen_rpkg_get_revisions() {
     let out = repo.refresh().await.unwrap();
     assert!(!out.changed);
     assert_eq!(out.version, v);
-    assert_eq!(out.branch_head.as_deref(), Some("bd4a77f2aa14ece5f8d5180c2e42da1236f44515"));
+    assert_eq!(
+        out.branch_head.as_deref(),
+        Some("bd4a77f2aa14ece5f8d5180c2e42da1236f44515")
+    );
     fx.stop().await;
 }

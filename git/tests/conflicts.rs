@@ -22,27 +22,55 @@ async fn stale_draft_update_is_a_conflict_and_keeps_the_other_commit() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("c1").await;
     let srv = fx.server.repo_dir("c1");
-    let a = GitRepository::open(cfg.clone(), fx.cache("a")).await.unwrap();
+    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
+        .await
+        .unwrap();
     let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
 
     let d = a.create_draft(draft("p", "w")).await.unwrap();
     b.refresh().await.unwrap();
-    let seen_by_b = b.list().await.unwrap().into_iter().find(|r| r.key.workspace == "w").unwrap();
+    let seen_by_b = b
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.key.workspace == "w")
+        .unwrap();
     assert_eq!(seen_by_b.commit, d.commit);
 
     // A moves the draft; B still holds the old commit.
-    let d2 = a.update_draft(&d, package("p", &[("x.yaml", "a: 1\n")]), None, None).await.unwrap();
+    let d2 = a
+        .update_draft(&d, package("p", &[("x.yaml", "a: 1\n")]), None, None)
+        .await
+        .unwrap();
     let err = b
-        .update_draft(&seen_by_b, package("p", &[("y.yaml", "b: 2\n")]), None, None)
+        .update_draft(
+            &seen_by_b,
+            package("p", &[("y.yaml", "b: 2\n")]),
+            None,
+            None,
+        )
         .await
         .unwrap_err();
     eprintln!("error: {err}");
     assert!(matches!(err, GitError::Conflict { .. }), "{err}");
     assert!(err.to_string().contains(&fx.server.repo_url("c1")), "{err}");
-    assert!(err.to_string().contains("refresh the repository and retry"), "{err}");
+    assert!(
+        err.to_string().contains("refresh the repository and retry"),
+        "{err}"
+    );
     // A's commit is intact on the server, and B's cache caught up.
-    assert_eq!(git(&srv, &["rev-parse", "refs/heads/drafts/p/w"]), d2.commit);
-    let now_b = b.list().await.unwrap().into_iter().find(|r| r.key.workspace == "w").unwrap();
+    assert_eq!(
+        git(&srv, &["rev-parse", "refs/heads/drafts/p/w"]),
+        d2.commit
+    );
+    let now_b = b
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.key.workspace == "w")
+        .unwrap();
     assert_eq!(now_b.commit, d2.commit);
 
     // Creating an existing draft is a conflict too.
@@ -63,7 +91,9 @@ async fn approval_is_rebuilt_when_the_branch_moved() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("c2").await;
     let srv = fx.server.repo_dir("c2");
-    let a = GitRepository::open(cfg.clone(), fx.cache("a")).await.unwrap();
+    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
+        .await
+        .unwrap();
     let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
     let da = a.create_draft(draft("one", "w")).await.unwrap();
     let db = b.create_draft(draft("two", "w")).await.unwrap();
@@ -74,7 +104,10 @@ async fn approval_is_rebuilt_when_the_branch_moved() {
     let tree = git(&srv, &["ls-tree", "-r", "--name-only", "refs/heads/main"]);
     assert_eq!(tree, "README.md\none/Kptfile\ntwo/Kptfile");
     // Both tags point at commits on main's first-parent history.
-    let log = git(&srv, &["log", "--first-parent", "--format=%H", "refs/heads/main"]);
+    let log = git(
+        &srv,
+        &["log", "--first-parent", "--format=%H", "refs/heads/main"],
+    );
     assert!(log.contains(&va.commit) && log.contains(&vb.commit));
     fx.stop().await;
 }
@@ -83,7 +116,9 @@ async fn approval_is_rebuilt_when_the_branch_moved() {
 async fn published_revision_numbers_follow_the_remote() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("c3").await;
-    let a = GitRepository::open(cfg.clone(), fx.cache("a")).await.unwrap();
+    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
+        .await
+        .unwrap();
     let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
     let d1 = a.create_draft(draft("p", "w1")).await.unwrap();
     let d2 = b.create_draft(draft("p", "w2")).await.unwrap();

@@ -27,7 +27,9 @@ async fn push_credentials_travel_in_the_environment_only() {
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let cfg = fx.repo("argv").await;
     let remote = HttpRemote::new(&cfg.url, cfg.credentials.as_ref()).with_git_binary(&wrapper);
-    let repo = GitRepository::open_with_remote(cfg, fx.cache("a"), Arc::new(remote)).await.unwrap();
+    let repo = GitRepository::open_with_remote(cfg, fx.cache("a"), Arc::new(remote))
+        .await
+        .unwrap();
     repo.create_draft(NewDraft {
         package: "p".into(),
         workspace: "w".into(),
@@ -39,11 +41,13 @@ async fn push_credentials_travel_in_the_environment_only() {
     .unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("ARGV --git-dir"), "{text}");
-    assert!(text.contains("push --atomic --porcelain --force-with-lease=refs/heads/drafts/p/w:"), "{text}");
+    assert!(
+        text.contains("push --atomic --porcelain --force-with-lease=refs/heads/drafts/p/w:"),
+        "{text}"
+    );
     assert!(text.contains("ENV_AUTH"), "{text}");
     assert!(!text.contains(PASSWORD), "{text}");
     // base64("nephio:secret")
     assert!(!text.contains("bmVwaGlvOnNlY3JldA=="), "{text}");
     fx.stop().await;
 }
-

@@ -40,7 +40,9 @@ async fn wrong_credentials_are_auth_errors_without_secrets() {
         username: "nephio".into(),
         password: "wrong-pass-123".into(),
     });
-    let err = GitRepository::open(cfg.clone(), fx.cache("a1")).await.unwrap_err();
+    let err = GitRepository::open(cfg.clone(), fx.cache("a1"))
+        .await
+        .unwrap_err();
     eprintln!("error: {err}");
     assert!(matches!(err, GitError::Auth { .. }), "{err}");
     let text = format!("{err} {err:?}");
@@ -50,16 +52,26 @@ async fn wrong_credentials_are_auth_errors_without_secrets() {
 
     // No credentials on a private repository.
     cfg.credentials = None;
-    let err = GitRepository::open(cfg.clone(), fx.cache("a2")).await.unwrap_err();
+    let err = GitRepository::open(cfg.clone(), fx.cache("a2"))
+        .await
+        .unwrap_err();
     eprintln!("error: {err}");
     assert!(matches!(err, GitError::Auth { .. }), "{err}");
 
     // Bearer tokens work, wrong ones do not.
-    cfg.credentials = Some(Credentials::Bearer { token: TOKEN.into() });
-    let repo = GitRepository::open(cfg.clone(), fx.cache("a3")).await.unwrap();
+    cfg.credentials = Some(Credentials::Bearer {
+        token: TOKEN.into(),
+    });
+    let repo = GitRepository::open(cfg.clone(), fx.cache("a3"))
+        .await
+        .unwrap();
     repo.create_draft(draft("p", "w")).await.unwrap();
-    cfg.credentials = Some(Credentials::Bearer { token: "nope-tok".into() });
-    let err = GitRepository::open(cfg.clone(), fx.cache("a4")).await.unwrap_err();
+    cfg.credentials = Some(Credentials::Bearer {
+        token: "nope-tok".into(),
+    });
+    let err = GitRepository::open(cfg.clone(), fx.cache("a4"))
+        .await
+        .unwrap_err();
     eprintln!("error: {err}");
     assert!(matches!(err, GitError::Auth { .. }), "{err}");
 
@@ -84,7 +96,12 @@ async fn wrong_credentials_are_auth_errors_without_secrets() {
     for entry in walk(fx.dir.path().join("cache")) {
         if entry.file_name().is_some_and(|n| n == "config") {
             let text = std::fs::read_to_string(&entry).unwrap();
-            assert!(!text.contains(PASSWORD) && !text.contains(TOKEN) && !text.contains("Authorization"), "{text}");
+            assert!(
+                !text.contains(PASSWORD)
+                    && !text.contains(TOKEN)
+                    && !text.contains("Authorization"),
+                "{text}"
+            );
         }
     }
     fx.stop().await;
@@ -110,12 +127,15 @@ fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
 async fn server_dies_mid_fetch() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("f1").await;
-    let a = GitRepository::open(cfg.clone(), fx.cache("a")).await.unwrap();
+    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
+        .await
+        .unwrap();
     let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
     let before = b.list().await.unwrap();
     a.create_draft(draft("p", "w")).await.unwrap();
 
-    fx.server.set_fault("f1", Some(Fault::AbortFetchAfter(8192)));
+    fx.server
+        .set_fault("f1", Some(Fault::AbortFetchAfter(8192)));
     let err = b.refresh().await.unwrap_err();
     eprintln!("error: {err}");
     assert!(matches!(err, GitError::Unreachable { .. }), "{err}");
@@ -142,7 +162,10 @@ async fn server_dies_mid_push() {
     assert!(matches!(err, GitError::Unreachable { .. }), "{err}");
     assert!(err.to_string().contains(&fx.server.repo_url("f2")), "{err}");
     // Neither side has the draft.
-    assert_eq!(git(&srv, &["for-each-ref", "--format=%(refname)"]), "refs/heads/main");
+    assert_eq!(
+        git(&srv, &["for-each-ref", "--format=%(refname)"]),
+        "refs/heads/main"
+    );
     assert!(a.list().await.unwrap().is_empty());
     // Retrying after recovery works.
     fx.server.set_fault("f2", None);

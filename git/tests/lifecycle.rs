@@ -9,7 +9,8 @@ use porch_git::{Author, GitRepository, Lifecycle, NewDraft, PackageRevision};
 use serde_json::json;
 
 fn find<'a>(revs: &'a [PackageRevision], pkg: &str, ws: &str) -> Option<&'a PackageRevision> {
-    revs.iter().find(|r| r.key.package == pkg && r.key.workspace == ws)
+    revs.iter()
+        .find(|r| r.key.package == pkg && r.key.workspace == ws)
 }
 
 #[tokio::test]
@@ -35,24 +36,38 @@ async fn full_lifecycle_matches_upstream_layout() {
         .unwrap();
     assert_eq!(draft.lifecycle, Lifecycle::Draft);
     assert_eq!(draft.git_ref, "refs/heads/drafts/basedir/foo/ws1");
-    assert_eq!(git(&srv, &["rev-parse", "refs/heads/drafts/basedir/foo/ws1"]), draft.commit);
+    assert_eq!(
+        git(&srv, &["rev-parse", "refs/heads/drafts/basedir/foo/ws1"]),
+        draft.commit
+    );
     let raw = git(&srv, &["cat-file", "commit", &draft.commit]);
     assert!(raw.contains(&format!("parent {main0}\n")), "{raw}");
     assert!(raw.contains("author alice <alice> "), "{raw}");
-    assert!(raw.contains("committer Package Orchestration Service <porch@kpt.dev> "), "{raw}");
+    assert!(
+        raw.contains("committer Package Orchestration Service <porch@kpt.dev> "),
+        "{raw}"
+    );
     let msg = git(&srv, &["log", "-1", "--format=%B", &draft.commit]);
     assert_eq!(
         msg,
         "Creating new empty revision\n\n\nkpt:{\"package\":\"basedir/foo\",\"workspaceName\":\"ws1\",\"revision\":\"0\",\"task\":{\"type\":\"init\",\"init\":{\"description\":\"sample description\"}}}"
     );
     let tree = git(&srv, &["ls-tree", "-r", "--name-only", &draft.commit]);
-    assert_eq!(tree, "README.md\nbasedir/foo/Kptfile\nbasedir/foo/README.md");
+    assert_eq!(
+        tree,
+        "README.md\nbasedir/foo/Kptfile\nbasedir/foo/README.md"
+    );
     let revs = repo.list().await.unwrap();
     assert_eq!(find(&revs, "basedir/foo", "ws1").unwrap(), &draft);
 
     // --- replace files (no task: intermediate commit) ---
     let draft = repo
-        .update_draft(&draft, package("foo", &[("cm.yaml", "kind: ConfigMap\n")]), None, None)
+        .update_draft(
+            &draft,
+            package("foo", &[("cm.yaml", "kind: ConfigMap\n")]),
+            None,
+            None,
+        )
         .await
         .unwrap();
     let msg = git(&srv, &["log", "-1", "--format=%s", &draft.commit]);
@@ -62,14 +77,20 @@ async fn full_lifecycle_matches_upstream_layout() {
         "README.md\nbasedir/foo/Kptfile\nbasedir/foo/cm.yaml"
     );
     let files = repo.read_files(&draft).await.unwrap();
-    assert_eq!(files.keys().cloned().collect::<Vec<_>>(), vec!["Kptfile", "cm.yaml"]);
+    assert_eq!(
+        files.keys().cloned().collect::<Vec<_>>(),
+        vec!["Kptfile", "cm.yaml"]
+    );
     assert_eq!(files["cm.yaml"], "kind: ConfigMap\n");
 
     // --- propose, reject, propose ---
     let proposed = repo.propose(&draft).await.unwrap();
     assert_eq!(proposed.lifecycle, Lifecycle::Proposed);
     let heads = git(&srv, &["for-each-ref", "--format=%(refname)", "refs/heads"]);
-    assert_eq!(heads, "refs/heads/main\nrefs/heads/proposed/basedir/foo/ws1");
+    assert_eq!(
+        heads,
+        "refs/heads/main\nrefs/heads/proposed/basedir/foo/ws1"
+    );
     let back = repo.reject(&proposed).await.unwrap();
     assert_eq!(back.lifecycle, Lifecycle::Draft);
     assert_eq!(
@@ -77,28 +98,51 @@ async fn full_lifecycle_matches_upstream_layout() {
         "refs/heads/drafts/basedir/foo/ws1\nrefs/heads/main"
     );
     let proposed = repo.propose(&back).await.unwrap();
-    assert_eq!(find(&repo.list().await.unwrap(), "basedir/foo", "ws1").unwrap().lifecycle, Lifecycle::Proposed);
+    assert_eq!(
+        find(&repo.list().await.unwrap(), "basedir/foo", "ws1")
+            .unwrap()
+            .lifecycle,
+        Lifecycle::Proposed
+    );
 
     // --- approve ---
-    let v1 = repo.approve(&proposed, Some(&Author::user("bob"))).await.unwrap();
+    let v1 = repo
+        .approve(&proposed, Some(&Author::user("bob")))
+        .await
+        .unwrap();
     assert_eq!(v1.key.revision, 1);
     assert_eq!(v1.git_ref, "refs/tags/basedir/foo/v1");
     let main1 = git(&srv, &["rev-parse", "refs/heads/main"]);
     assert_eq!(main1, v1.commit);
-    assert_eq!(git(&srv, &["rev-parse", "refs/tags/basedir/foo/v1"]), v1.commit);
-    assert_eq!(git(&srv, &["log", "-1", "--format=%P", &v1.commit]), format!("{main0} {}", proposed.commit));
+    assert_eq!(
+        git(&srv, &["rev-parse", "refs/tags/basedir/foo/v1"]),
+        v1.commit
+    );
+    assert_eq!(
+        git(&srv, &["log", "-1", "--format=%P", &v1.commit]),
+        format!("{main0} {}", proposed.commit)
+    );
     assert_eq!(
         git(&srv, &["log", "-1", "--format=%B", &v1.commit]),
         "Approving package revision basedir/foo/1\n\nkpt:{\"package\":\"basedir/foo\",\"workspaceName\":\"ws1\",\"revision\":\"1\"}"
     );
-    assert_eq!(git(&srv, &["log", "-1", "--format=%an <%ae>|%cn <%ce>", &v1.commit]), "bob <bob>|Package Orchestration Service <porch@kpt.dev>");
+    assert_eq!(
+        git(
+            &srv,
+            &["log", "-1", "--format=%an <%ae>|%cn <%ce>", &v1.commit]
+        ),
+        "bob <bob>|Package Orchestration Service <porch@kpt.dev>"
+    );
     assert_eq!(
         git(&srv, &["for-each-ref", "--format=%(refname)"]),
         "refs/heads/main\nrefs/tags/basedir/foo/v1"
     );
     let revs = repo.list().await.unwrap();
     let listed = find(&revs, "basedir/foo", "ws1").unwrap();
-    assert_eq!((listed.key.revision, listed.lifecycle), (1, Lifecycle::Published));
+    assert_eq!(
+        (listed.key.revision, listed.lifecycle),
+        (1, Lifecycle::Published)
+    );
     assert_eq!(listed.published_by.as_deref(), Some("bob"));
     let main_pr = find(&revs, "basedir/foo", "main").unwrap();
     assert_eq!(main_pr.key.revision, -1);
@@ -109,7 +153,8 @@ async fn full_lifecycle_matches_upstream_layout() {
     assert_eq!(pd.published_by.as_deref(), Some("bob"));
 
     // --- a second revision via edit, approved as v2 ---
-    let edit = json!({"type": "edit", "edit": {"sourceRef": {"name": "porch-test.basedir.foo.ws1"}}});
+    let edit =
+        json!({"type": "edit", "edit": {"sourceRef": {"name": "porch-test.basedir.foo.ws1"}}});
     let d2 = repo
         .create_draft(NewDraft {
             package: "basedir/foo".into(),
@@ -120,17 +165,33 @@ async fn full_lifecycle_matches_upstream_layout() {
         })
         .await
         .unwrap();
-    assert_eq!(git(&srv, &["log", "-1", "--format=%an <%ae>", &d2.commit]), "Package Orchestration Service <porch@kpt.dev>");
+    assert_eq!(
+        git(&srv, &["log", "-1", "--format=%an <%ae>", &d2.commit]),
+        "Package Orchestration Service <porch@kpt.dev>"
+    );
     let v2 = repo.approve(&d2, None).await.unwrap();
     assert_eq!(v2.key.revision, 2);
     assert_eq!(repo.revision_details(&v2).await.unwrap().tasks, vec![edit]);
 
     // --- propose-delete and back ---
-    let v1 = find(&repo.list().await.unwrap(), "basedir/foo", "ws1").unwrap().clone();
+    let v1 = find(&repo.list().await.unwrap(), "basedir/foo", "ws1")
+        .unwrap()
+        .clone();
     let dp = repo.propose_delete(&v1).await.unwrap();
     assert_eq!(dp.lifecycle, Lifecycle::DeletionProposed);
-    assert_eq!(git(&srv, &["rev-parse", "refs/heads/deletionProposed/basedir/foo/v1"]), v1.commit);
-    assert_eq!(find(&repo.list().await.unwrap(), "basedir/foo", "ws1").unwrap().lifecycle, Lifecycle::DeletionProposed);
+    assert_eq!(
+        git(
+            &srv,
+            &["rev-parse", "refs/heads/deletionProposed/basedir/foo/v1"]
+        ),
+        v1.commit
+    );
+    assert_eq!(
+        find(&repo.list().await.unwrap(), "basedir/foo", "ws1")
+            .unwrap()
+            .lifecycle,
+        Lifecycle::DeletionProposed
+    );
     let back = repo.undo_propose_delete(&dp).await.unwrap();
     assert_eq!(back.lifecycle, Lifecycle::Published);
     assert!(!git(&srv, &["for-each-ref", "--format=%(refname)"]).contains("deletionProposed"));
@@ -149,11 +210,28 @@ async fn full_lifecycle_matches_upstream_layout() {
     // --- placeholder: propose-delete then delete commits the removal ---
     let ph = find(&revs, "basedir/foo", "main").unwrap().clone();
     let ph = repo.propose_delete(&ph).await.unwrap();
-    assert_eq!(git(&srv, &["rev-parse", "refs/heads/deletionProposed/basedir/foo/main"]), ph.commit);
-    assert_eq!(find(&repo.list().await.unwrap(), "basedir/foo", "main").unwrap().lifecycle, Lifecycle::DeletionProposed);
+    assert_eq!(
+        git(
+            &srv,
+            &["rev-parse", "refs/heads/deletionProposed/basedir/foo/main"]
+        ),
+        ph.commit
+    );
+    assert_eq!(
+        find(&repo.list().await.unwrap(), "basedir/foo", "main")
+            .unwrap()
+            .lifecycle,
+        Lifecycle::DeletionProposed
+    );
     repo.delete(&ph, None).await.unwrap();
-    assert_eq!(git(&srv, &["log", "-1", "--format=%B", "refs/heads/main"]), "Delete basedir/foo");
-    assert_eq!(git(&srv, &["ls-tree", "-r", "--name-only", "refs/heads/main"]), "README.md");
+    assert_eq!(
+        git(&srv, &["log", "-1", "--format=%B", "refs/heads/main"]),
+        "Delete basedir/foo"
+    );
+    assert_eq!(
+        git(&srv, &["ls-tree", "-r", "--name-only", "refs/heads/main"]),
+        "README.md"
+    );
     assert_eq!(
         git(&srv, &["for-each-ref", "--format=%(refname)"]),
         "refs/heads/main\nrefs/tags/basedir/foo/v2"
@@ -199,12 +277,20 @@ async fn directory_author_override_and_nesting() {
         .unwrap();
     assert_eq!(d.full_path, "upstream/foo");
     assert_eq!(d.git_ref, "refs/heads/drafts/upstream/foo/w1");
-    assert_eq!(git(&srv, &["log", "-1", "--format=%an <%ae>", &d.commit]), "Porch Bot <bot@example.com>");
+    assert_eq!(
+        git(&srv, &["log", "-1", "--format=%an <%ae>", &d.commit]),
+        "Porch Bot <bot@example.com>"
+    );
     let v1 = repo.approve(&d, None).await.unwrap();
-    assert_eq!(git(&srv, &["rev-parse", "refs/tags/upstream/foo/v1"]), v1.commit);
+    assert_eq!(
+        git(&srv, &["rev-parse", "refs/tags/upstream/foo/v1"]),
+        v1.commit
+    );
     let revs = repo.list().await.unwrap();
     assert_eq!(
-        revs.iter().map(|r| (r.key.package.as_str(), r.key.revision)).collect::<Vec<_>>(),
+        revs.iter()
+            .map(|r| (r.key.package.as_str(), r.key.revision))
+            .collect::<Vec<_>>(),
         vec![("foo", -1), ("foo", 1)]
     );
 
@@ -219,8 +305,14 @@ async fn directory_author_override_and_nesting() {
         })
         .await
         .unwrap_err();
-    assert!(inner.to_string().contains("nested inside package"), "{inner}");
-    assert!(inner.to_string().contains(&fx.server.repo_url("dir")), "{inner}");
+    assert!(
+        inner.to_string().contains("nested inside package"),
+        "{inner}"
+    );
+    assert!(
+        inner.to_string().contains(&fx.server.repo_url("dir")),
+        "{inner}"
+    );
     // Paths never escape the package.
     let bad = repo
         .create_draft(NewDraft {
@@ -261,9 +353,15 @@ async fn missing_branch_and_create_branch() {
         .create_repo("empty", Default::default())
         .await
         .unwrap();
-    let err = GitRepository::open(common::config(&url), fx.cache("e1")).await.unwrap_err();
+    let err = GitRepository::open(common::config(&url), fx.cache("e1"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, porch_git::GitError::NotFound { .. }), "{err}");
-    assert!(err.to_string().contains("branch \"main\" not found in repository"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("branch \"main\" not found in repository"),
+        "{err}"
+    );
     assert!(err.to_string().contains(&url), "{err}");
 
     let mut cfg = common::config(&url);
@@ -272,8 +370,14 @@ async fn missing_branch_and_create_branch() {
     let repo = GitRepository::open(cfg, fx.cache("e2")).await.unwrap();
     let srv = fx.server.repo_dir("empty");
     let head = git(&srv, &["rev-parse", "refs/heads/deploy"]);
-    assert_eq!(git(&srv, &["log", "-1", "--format=%B", &head]), "Initial commit: Creating main branch");
-    assert_eq!(git(&srv, &["show", &format!("{head}:README.md")]), "Created by porch");
+    assert_eq!(
+        git(&srv, &["log", "-1", "--format=%B", &head]),
+        "Initial commit: Creating main branch"
+    );
+    assert_eq!(
+        git(&srv, &["show", &format!("{head}:README.md")]),
+        "Created by porch"
+    );
     assert_eq!(git(&srv, &["log", "-1", "--format=%P", &head]), "");
     // Placeholders use the branch name as workspace.
     let d = repo
@@ -288,6 +392,9 @@ async fn missing_branch_and_create_branch() {
         .unwrap();
     repo.approve(&d, None).await.unwrap();
     let revs = repo.list().await.unwrap();
-    assert!(revs.iter().any(|r| r.key.workspace == "deploy" && r.key.revision == -1));
+    assert!(
+        revs.iter()
+            .any(|r| r.key.workspace == "deploy" && r.key.revision == -1)
+    );
     fx.stop().await;
 }

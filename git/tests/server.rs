@@ -32,12 +32,21 @@ fn with_auth(url: &str) -> String {
 async fn serves_reads_and_writes_with_auth_rules() {
     let dir = tempfile::tempdir().unwrap();
     let t0 = Instant::now();
-    let server = GitServer::start(dir.path().join("srv"), ServerOptions::with_user("nephio", "secret"))
-        .await
-        .unwrap();
+    let server = GitServer::start(
+        dir.path().join("srv"),
+        ServerOptions::with_user("nephio", "secret"),
+    )
+    .await
+    .unwrap();
     eprintln!("server started in {:?}", t0.elapsed());
     let url = server
-        .create_repo("nephio/porch-test", RepoOptions { anonymous_read: false, initial_readme: true })
+        .create_repo(
+            "nephio/porch-test",
+            RepoOptions {
+                anonymous_read: false,
+                initial_readme: true,
+            },
+        )
         .await
         .unwrap();
     assert!(url.ends_with("/nephio/porch-test.git"));
@@ -48,36 +57,74 @@ async fn serves_reads_and_writes_with_auth_rules() {
     assert!(!out.status.success());
     for u in [url.clone(), url.trim_end_matches(".git").to_string()] {
         let out = git_cli(&["ls-remote", &with_auth(&u)], work);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("refs/heads/main"));
     }
     // Wrong password is refused.
-    let out = git_cli(&["ls-remote", &url.replace("http://", "http://nephio:bad@")], work);
+    let out = git_cli(
+        &["ls-remote", &url.replace("http://", "http://nephio:bad@")],
+        work,
+    );
     assert!(!out.status.success());
 
     // Anonymous read can be switched on; pushing still needs credentials.
     server.set_anonymous_read("nephio/porch-test", true);
     let out = git_cli(&["clone", "-q", &url, "wc"], work);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let wc = work.join("wc");
     assert_eq!(std::fs::read_to_string(wc.join("README.md")).unwrap(), "");
     // A large (chunked) push.
-    let big: String = (0..80_000u64).map(|i| format!("{:x}\n", i.wrapping_mul(0x9e37_79b9_7f4a_7c15))).collect();
+    let big: String = (0..80_000u64)
+        .map(|i| format!("{:x}\n", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+        .collect();
     std::fs::write(wc.join("big.txt"), big).unwrap();
     assert!(git_cli(&["add", "big.txt"], &wc).status.success());
     assert!(git_cli(&["commit", "-qm", "big"], &wc).status.success());
     let out = git_cli(&["push", "-q", &url, "HEAD:refs/heads/main"], &wc);
     assert!(!out.status.success(), "anonymous push must fail");
-    let out = git_cli(&["-c", "http.postBuffer=65536", "push", "-q", &with_auth(&url), "HEAD:refs/heads/main"], &wc);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let head = String::from_utf8_lossy(&git_cli(&["rev-parse", "HEAD"], &wc).stdout).trim().to_string();
-    assert_eq!(common::git(&server.repo_dir("nephio/porch-test"), &["rev-parse", "refs/heads/main"]), head);
+    let out = git_cli(
+        &[
+            "-c",
+            "http.postBuffer=65536",
+            "push",
+            "-q",
+            &with_auth(&url),
+            "HEAD:refs/heads/main",
+        ],
+        &wc,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let head = String::from_utf8_lossy(&git_cli(&["rev-parse", "HEAD"], &wc).stdout)
+        .trim()
+        .to_string();
+    assert_eq!(
+        common::git(
+            &server.repo_dir("nephio/porch-test"),
+            &["rev-parse", "refs/heads/main"]
+        ),
+        head
+    );
 
     // Reset restores the initial single-commit state.
     server.reset_repo("nephio/porch-test").await.unwrap();
     let out = git_cli(&["ls-remote", &url], work);
     let listing = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(listing.contains("refs/heads/main") && !listing.contains(&head), "{listing}");
+    assert!(
+        listing.contains("refs/heads/main") && !listing.contains(&head),
+        "{listing}"
+    );
 
     // 300 distinct branch tips: the clone's want list exceeds 1 KiB, so git
     // gzips its upload-pack request body; the server must pass that through.
@@ -100,20 +147,43 @@ async fn serves_reads_and_writes_with_auth_rules() {
         .spawn()
         .unwrap();
     use std::io::Write as _;
-    child.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
     assert!(child.wait().unwrap().success());
     let out = Command::new("git")
-        .args(["-c", "trace2.eventTarget=", "clone", "-q", "--mirror", &url, "mirror.git"])
+        .args([
+            "-c",
+            "trace2.eventTarget=",
+            "clone",
+            "-q",
+            "--mirror",
+            &url,
+            "mirror.git",
+        ])
         .current_dir(work)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_TRACE_CURL", work.join("curl.log"))
         .env("GIT_TRACE_CURL_NO_DATA", "1")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let curl = std::fs::read_to_string(work.join("curl.log")).unwrap();
-    assert!(curl.contains("Content-Encoding: gzip"), "the clone did not use a gzip body");
-    let branches = common::git(&work.join("mirror.git"), &["for-each-ref", "--format=x", "refs/heads"]);
+    assert!(
+        curl.contains("Content-Encoding: gzip"),
+        "the clone did not use a gzip body"
+    );
+    let branches = common::git(
+        &work.join("mirror.git"),
+        &["for-each-ref", "--format=x", "refs/heads"],
+    );
     assert_eq!(branches.lines().count(), 301);
 
     // Stop: the port no longer answers.
@@ -127,19 +197,37 @@ async fn bundle_seed_keeps_commit_ids_and_drop_stops() {
     let dir = tempfile::tempdir().unwrap();
     let addr;
     {
-        let server = GitServer::start(dir.path(), ServerOptions::default()).await.unwrap();
+        let server = GitServer::start(dir.path(), ServerOptions::default())
+            .await
+            .unwrap();
         addr = server.addr();
         let url = server
-            .seed_from_bundle("nephio/test-blueprints", common::bundle_path(), RepoOptions { anonymous_read: true, initial_readme: false })
+            .seed_from_bundle(
+                "nephio/test-blueprints",
+                common::bundle_path(),
+                RepoOptions {
+                    anonymous_read: true,
+                    initial_readme: false,
+                },
+            )
             .await
             .unwrap();
         let out = git_cli(&["ls-remote", &url], dir.path());
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(text.contains("bd4a77f2aa14ece5f8d5180c2e42da1236f44515\trefs/heads/main"), "{text}");
-        assert!(text.contains("67f29546028f0a48c6bbb08614934d0e070cdd3a\trefs/tags/basens/v1"), "{text}");
+        assert!(
+            text.contains("bd4a77f2aa14ece5f8d5180c2e42da1236f44515\trefs/heads/main"),
+            "{text}"
+        );
+        assert!(
+            text.contains("67f29546028f0a48c6bbb08614934d0e070cdd3a\trefs/tags/basens/v1"),
+            "{text}"
+        );
         assert!(!text.contains("refs/remotes/"), "{text}");
         // Unknown repositories are 404s.
-        let out = git_cli(&["ls-remote", &format!("{}/nope.git", server.url())], dir.path());
+        let out = git_cli(
+            &["ls-remote", &format!("{}/nope.git", server.url())],
+            dir.path(),
+        );
         assert!(!out.status.success());
     }
     // Dropped: the listener is gone.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use kpt::fn_eval::{EvalFuture, EvalOutput, Evaluator, FunctionRef};
 use kpt::ops::{UpdateStrategy, upgrade};
 use kpt::render::{RenderOptions, render};
@@ -21,7 +21,10 @@ fn package(n: usize, replicas: usize, image: &str) -> Package {
     let mut files = BTreeMap::new();
     files.insert("Kptfile".to_string(), "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: shop\npipeline:\n  mutators:\n  - image: noop:v1\n".to_string());
     for i in 0..n {
-        files.insert(format!("deploy-{i:04}.yaml"), deployment(i, replicas, image));
+        files.insert(
+            format!("deploy-{i:04}.yaml"),
+            deployment(i, replicas, image),
+        );
     }
     Package::new(files).unwrap()
 }
@@ -29,7 +32,11 @@ fn package(n: usize, replicas: usize, image: &str) -> Package {
 struct Noop;
 
 impl Evaluator for Noop {
-    fn evaluate<'a>(&'a self, _function: &'a FunctionRef, resource_list: &'a [u8]) -> EvalFuture<'a> {
+    fn evaluate<'a>(
+        &'a self,
+        _function: &'a FunctionRef,
+        resource_list: &'a [u8],
+    ) -> EvalFuture<'a> {
         Box::pin(async move {
             Ok(EvalOutput {
                 resource_list: resource_list.to_vec(),
@@ -65,7 +72,11 @@ fn benches(c: &mut Criterion) {
     let hundred = package(100, 3, "nginx:1.21");
     c.bench_function("render_100_resources_noop", |b| {
         b.iter(|| {
-            let out = futures::executor::block_on(render(black_box(&hundred), &Noop, &RenderOptions::default()));
+            let out = futures::executor::block_on(render(
+                black_box(&hundred),
+                &Noop,
+                &RenderOptions::default(),
+            ));
             assert!(out.error.is_none());
             black_box(out)
         })
@@ -78,9 +89,93 @@ fn benches(c: &mut Criterion) {
         *t = t.replace("tier: \"frontend\"", "tier: \"frontend\"\n    team: local");
     }
     c.bench_function("merge3_100_resources", |b| {
-        b.iter(|| black_box(upgrade(&local, &original, &updated, UpdateStrategy::ResourceMerge, None).unwrap()))
+        b.iter(|| {
+            black_box(
+                upgrade(
+                    &local,
+                    &original,
+                    &updated,
+                    UpdateStrategy::ResourceMerge,
+                    None,
+                )
+                .unwrap(),
+            )
+        })
+    });
+}
+
+/// CPU time (user + system) of this thread, from /proc; the build machine is shared,
+/// so wall-clock figures overstate the cost by the load factor.
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+fn cpu_time_per_op(name: &str, min_cpu_seconds: f64, mut f: impl FnMut()) -> Option<f64> {
+    let start = thread_cpu_seconds()?;
+    let mut n = 0u64;
+    loop {
+        f();
+        n += 1;
+        let used = thread_cpu_seconds()? - start;
+        if used >= min_cpu_seconds {
+            let per = used / n as f64;
+            println!("cpu-time {name}: {:.3} ms/op over {n} ops", per * 1e3);
+            return Some(per);
+        }
+    }
+}
+
+/// Figures in CPU time, printed before the criterion run.
+fn cpu_figures() {
+    let big = package(1200, 3, "nginx:1.21");
+    let bytes: usize = big.files.values().map(String::len).sum();
+    if let Some(per) = cpu_time_per_op("parse_emit_1mb_package", 2.0, || {
+        for text in big.files.values() {
+            black_box(yaml::parse_stream(text).unwrap().emit());
+        }
+    }) {
+        println!(
+            "cpu-time parse_emit_1mb_package: {:.1} MB/s ({} bytes)",
+            bytes as f64 / per / 1e6,
+            bytes
+        );
+    }
+    let hundred = package(100, 3, "nginx:1.21");
+    cpu_time_per_op("render_100_resources_noop", 2.0, || {
+        black_box(futures::executor::block_on(render(
+            &hundred,
+            &Noop,
+            &RenderOptions::default(),
+        )));
+    });
+    let original = package(100, 3, "nginx:1.21");
+    let updated = package(100, 5, "nginx:1.22");
+    cpu_time_per_op("merge3_100_resources", 2.0, || {
+        black_box(
+            upgrade(
+                &original,
+                &original,
+                &updated,
+                UpdateStrategy::ResourceMerge,
+                None,
+            )
+            .unwrap(),
+        );
     });
 }
 
 criterion_group!(kpt_benches, benches);
-criterion_main!(kpt_benches);
+
+fn main() {
+    // KPT_BENCH_CPU=0 skips the CPU-time pass (e.g. when profiling one bench)
+    if std::env::var("KPT_BENCH_CPU").as_deref() != Ok("0") {
+        cpu_figures();
+    }
+    kpt_benches();
+    Criterion::default().configure_from_args().final_summary();
+}

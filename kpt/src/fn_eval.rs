@@ -55,5 +55,6 @@ pub type EvalFuture<'a> = Pin<Box<dyn Future<Output = Result<EvalOutput, EvalErr
 /// Runs one KRM function over a serialized ResourceList.
 pub trait Evaluator: Send + Sync {
     /// Evaluate `function` with `resource_list` (ResourceList YAML) as its input.
-    fn evaluate<'a>(&'a self, function: &'a FunctionRef, resource_list: &'a [u8]) -> EvalFuture<'a>;
+    fn evaluate<'a>(&'a self, function: &'a FunctionRef, resource_list: &'a [u8])
+    -> EvalFuture<'a>;
 }

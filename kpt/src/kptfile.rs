@@ -147,7 +147,11 @@ pub struct GenericLock {
     #[serde(default, rename = "resourceID", skip_serializing_if = "is_empty_str")]
     pub resource_id: String,
     /// Resource version.
-    #[serde(default, rename = "resourceVersion", skip_serializing_if = "is_empty_str")]
+    #[serde(
+        default,
+        rename = "resourceVersion",
+        skip_serializing_if = "is_empty_str"
+    )]
     pub resource_version: String,
 }
 
@@ -242,7 +246,11 @@ pub struct Function {
 impl Function {
     /// The image or exec, for messages.
     pub fn display(&self) -> &str {
-        if self.image.is_empty() { &self.exec } else { &self.image }
+        if self.image.is_empty() {
+            &self.exec
+        } else {
+            &self.image
+        }
     }
 }
 
@@ -396,17 +404,27 @@ impl Kptfile {
         let api = root.str_at(&["apiVersion"]).unwrap_or("");
         let kind = root.str_at(&["kind"]).unwrap_or("");
         if kind != "Kptfile" {
-            return Err(err(root.line, format!("unknown resource type {api}/{kind}, expected kind Kptfile")));
+            return Err(err(
+                root.line,
+                format!("unknown resource type {api}/{kind}, expected kind Kptfile"),
+            ));
         }
         match api {
             API_VERSION => {}
             "kpt.dev/v1alpha1" | "kpt.dev/v1alpha2" => {
                 return Err(err(
                     root.line,
-                    format!("old resource version {api:?} found in Kptfile; upgrade the package to kpt.dev/v1"),
+                    format!(
+                        "old resource version {api:?} found in Kptfile; upgrade the package to kpt.dev/v1"
+                    ),
                 ));
             }
-            _ => return Err(err(root.line, format!("unknown resource type {api}/{kind}"))),
+            _ => {
+                return Err(err(
+                    root.line,
+                    format!("unknown resource type {api}/{kind}"),
+                ));
+            }
         }
         let mut json = yaml::to_json(root);
         stringify_scalars(&mut json, "");
@@ -431,18 +449,27 @@ impl Kptfile {
                 for (i, f) in fns.iter().enumerate() {
                     let at = format!("pipeline.{kind}[{i}]");
                     match (f.image.is_empty(), f.exec.is_empty()) {
-                        (true, true) => return Err(format!("{at}: must specify exactly one of `image` or `exec`")),
-                        (false, false) => return Err(format!("{at}: must not specify both `image` and `exec`")),
+                        (true, true) => {
+                            return Err(format!(
+                                "{at}: must specify exactly one of `image` or `exec`"
+                            ));
+                        }
+                        (false, false) => {
+                            return Err(format!("{at}: must not specify both `image` and `exec`"));
+                        }
                         _ => {}
                     }
                     if !f.image.is_empty() {
                         validate_image(&f.image).map_err(|m| format!("{at}.image: {m}"))?;
                     }
                     if !f.config_path.is_empty() && !f.config_map.is_empty() {
-                        return Err(format!("{at}: must not specify both `configPath` and `configMap`"));
+                        return Err(format!(
+                            "{at}: must not specify both `configPath` and `configMap`"
+                        ));
                     }
                     if !f.config_path.is_empty() {
-                        crate::path::clean(&f.config_path).map_err(|e| format!("{at}.configPath: {e}"))?;
+                        crate::path::clean(&f.config_path)
+                            .map_err(|e| format!("{at}.configPath: {e}"))?;
                     }
                 }
             }
@@ -463,7 +490,10 @@ impl Kptfile {
 
     /// The root-Kptfile annotation `key` is `"true"` (case-insensitive).
     pub fn annotation_true(&self, key: &str) -> bool {
-        self.metadata.annotations.get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        self.metadata
+            .annotations
+            .get(key)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 }
 
@@ -490,9 +520,17 @@ pub fn validate_image(image: &str) -> std::result::Result<(), String> {
         if comp.is_empty() {
             return Err(format!("image {image:?} has an empty path component"));
         }
-        let host = i == 0 && path.contains('/') && (comp.contains('.') || comp.contains(':') || comp == "localhost");
-        if !host && comp.chars().any(|c| c.is_ascii_uppercase() || !(c.is_ascii_alphanumeric() || "._-".contains(c))) {
-            return Err(format!("image {image:?}: repository name must be lowercase alphanumerics separated by '.', '_' or '-'"));
+        let host = i == 0
+            && path.contains('/')
+            && (comp.contains('.') || comp.contains(':') || comp == "localhost");
+        if !host
+            && comp.chars().any(|c| {
+                c.is_ascii_uppercase() || !(c.is_ascii_alphanumeric() || "._-".contains(c))
+            })
+        {
+            return Err(format!(
+                "image {image:?}: repository name must be lowercase alphanumerics separated by '.', '_' or '-'"
+            ));
         }
     }
     Ok(())
@@ -504,7 +542,9 @@ fn stringify_scalars(v: &mut serde_json::Value, key: &str) {
     match v {
         serde_json::Value::Object(o) => o.iter_mut().for_each(|(k, v)| stringify_scalars(v, k)),
         serde_json::Value::Array(a) => a.iter_mut().for_each(|v| stringify_scalars(v, key)),
-        serde_json::Value::Number(n) if !matches!(key, "exitCode" | "index") => *v = serde_json::Value::String(n.to_string()),
+        serde_json::Value::Number(n) if !matches!(key, "exitCode" | "index") => {
+            *v = serde_json::Value::String(n.to_string())
+        }
         serde_json::Value::Bool(b) => *v = serde_json::Value::String(b.to_string()),
         _ => {}
     }
@@ -527,12 +567,19 @@ fn find_key_line(n: &Node, key: &str) -> Option<usize> {
 
 /// Replace (or add) the `Rendered` condition and the render status in a Kptfile
 /// node, keeping everything else (including comments) as written.
-pub fn set_render_status(kptfile: &mut Node, condition: &Condition, render_status: Option<&RenderStatus>) {
+pub fn set_render_status(
+    kptfile: &mut Node,
+    condition: &Condition,
+    render_status: Option<&RenderStatus>,
+) {
     let Some(status) = kptfile.ensure_mapping(&["status"]) else {
         return;
     };
     let cond_node = yaml::from_json(&serde_json::to_value(condition).unwrap_or_default());
-    let has_conditions = status.get("conditions").and_then(Node::as_sequence).is_some();
+    let has_conditions = status
+        .get("conditions")
+        .and_then(Node::as_sequence)
+        .is_some();
     if !has_conditions {
         status.set("conditions", Node::sequence());
     }
@@ -561,7 +608,10 @@ pub fn set_render_status(kptfile: &mut Node, condition: &Condition, render_statu
         }
     }
     match render_status {
-        Some(rs) => status.set("renderStatus", yaml::from_json(&serde_json::to_value(rs).unwrap_or_default())),
+        Some(rs) => status.set(
+            "renderStatus",
+            yaml::from_json(&serde_json::to_value(rs).unwrap_or_default()),
+        ),
         None => {
             status.remove("renderStatus");
         }

@@ -22,7 +22,12 @@ pub struct MergeOptions {
 }
 
 /// Merge three versions of one resource. `None` means "delete".
-pub fn merge(dest: Option<&Node>, original: Option<&Node>, updated: Option<&Node>, opts: MergeOptions) -> Option<Node> {
+pub fn merge(
+    dest: Option<&Node>,
+    original: Option<&Node>,
+    updated: Option<&Node>,
+    opts: MergeOptions,
+) -> Option<Node> {
     let builtin = [dest, original, updated]
         .iter()
         .flatten()
@@ -49,9 +54,21 @@ fn is_builtin_api(api: &str) -> bool {
     group.is_empty()
         || matches!(
             group,
-            "apps" | "batch" | "policy" | "autoscaling" | "extensions" | "networking.k8s.io" | "rbac.authorization.k8s.io"
-                | "storage.k8s.io" | "scheduling.k8s.io" | "coordination.k8s.io" | "discovery.k8s.io"
-                | "admissionregistration.k8s.io" | "apiextensions.k8s.io" | "certificates.k8s.io" | "node.k8s.io"
+            "apps"
+                | "batch"
+                | "policy"
+                | "autoscaling"
+                | "extensions"
+                | "networking.k8s.io"
+                | "rbac.authorization.k8s.io"
+                | "storage.k8s.io"
+                | "scheduling.k8s.io"
+                | "coordination.k8s.io"
+                | "discovery.k8s.io"
+                | "admissionregistration.k8s.io"
+                | "apiextensions.k8s.io"
+                | "certificates.k8s.io"
+                | "node.k8s.io"
         )
 }
 
@@ -60,8 +77,14 @@ fn kubernetes_merge_key(kind: &str, path: &[String]) -> Option<&'static str> {
     let last = path.last()?.as_str();
     let parent = path.len().checked_sub(2).map(|i| path[i].as_str());
     match last {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "imagePullSecrets" | "env"
-        | "resourceClaims" | "readinessGates" => match last {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "imagePullSecrets"
+        | "env"
+        | "resourceClaims"
+        | "readinessGates" => match last {
             "readinessGates" => Some("conditionType"),
             _ => Some("name"),
         },
@@ -97,7 +120,12 @@ fn merge_node(
     if is_null(updated) && original.is_some() && !is_null(original) {
         return None;
     }
-    if is_null(dest) && original.is_some() && !is_null(original) && !is_null(updated) && updated.is_some_and(|u| !u.same_data(original.unwrap_or(u))) {
+    if is_null(dest)
+        && original.is_some()
+        && !is_null(original)
+        && !is_null(updated)
+        && updated.is_some_and(|u| !u.same_data(original.unwrap_or(u)))
+    {
         // locally cleared, upstream changed it: upstream wins like any scalar conflict
         return updated.cloned();
     }
@@ -106,11 +134,15 @@ fn merge_node(
     }
     let is_map = |n: Option<&Node>| n.is_some_and(|n| matches!(n.value, Value::Mapping(_)));
     let is_seq = |n: Option<&Node>| n.is_some_and(|n| matches!(n.value, Value::Sequence(_)));
-    let all_maps = [dest, original, updated].iter().all(|n| n.is_none() || is_map(*n));
+    let all_maps = [dest, original, updated]
+        .iter()
+        .all(|n| n.is_none() || is_map(*n));
     if all_maps && (is_map(dest) || is_map(updated)) {
         return merge_map(dest, original, updated, opts, kind, path, depth);
     }
-    let all_seqs = [dest, original, updated].iter().all(|n| n.is_none() || is_seq(*n));
+    let all_seqs = [dest, original, updated]
+        .iter()
+        .all(|n| n.is_none() || is_seq(*n));
     if all_seqs && (is_seq(dest) || is_seq(updated)) {
         let key = list_key(dest, original, updated, opts, kind, path);
         if let Some(key) = key {
@@ -121,7 +153,11 @@ fn merge_node(
 }
 
 /// The rule for scalars and atomic values.
-fn merge_scalar(dest: Option<&Node>, original: Option<&Node>, updated: Option<&Node>) -> Option<Node> {
+fn merge_scalar(
+    dest: Option<&Node>,
+    original: Option<&Node>,
+    updated: Option<&Node>,
+) -> Option<Node> {
     match (original, updated) {
         (None, None) => dest.cloned(),
         (Some(_), None) => None,
@@ -176,7 +212,9 @@ fn merge_map(
         }
     }
     keys.sort();
-    let Some(outm) = out.as_mapping_mut() else { return Some(out) };
+    let Some(outm) = out.as_mapping_mut() else {
+        return Some(out);
+    };
     for k in keys {
         let d = dm.and_then(|m| m.get(&k));
         let o = om.and_then(|m| m.get(&k));
@@ -194,7 +232,10 @@ fn merge_map(
                         .and_then(|m| m.entry(&k))
                         .map(|e| e.key.clone())
                         .unwrap_or_else(|| Node::string(k.clone()));
-                    outm.entries.push(crate::yaml::Entry { key: key_node, value: v });
+                    outm.entries.push(crate::yaml::Entry {
+                        key: key_node,
+                        value: v,
+                    });
                 }
             }
             None => {
@@ -228,9 +269,11 @@ fn list_key(
     if opts.infer_by_name {
         let all_named = [dest, original, updated].iter().flatten().all(|n| {
             n.as_sequence().is_some_and(|s| {
-                s.items
-                    .iter()
-                    .all(|i| i.get("name").and_then(Node::as_str).is_some_and(|s| !s.is_empty()))
+                s.items.iter().all(|i| {
+                    i.get("name")
+                        .and_then(Node::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                })
             })
         });
         let any_items = [dest, original, updated]
@@ -245,12 +288,19 @@ fn list_key(
 }
 
 fn find<'a>(s: Option<&'a Sequence>, key: &str, k: &str) -> Option<&'a Node> {
-    s.and_then(|s| s.items.iter().find(|i| key_of(i, key).as_deref() == Some(k)))
+    s.and_then(|s| {
+        s.items
+            .iter()
+            .find(|i| key_of(i, key).as_deref() == Some(k))
+    })
 }
 
 fn key_of(n: &Node, key: &str) -> Option<String> {
     match &n.value {
-        Value::Mapping(_) => n.get(key).map(|v| v.as_str().map_or_else(|| format!("{:?}", crate::yaml::to_json(v)), str::to_string)),
+        Value::Mapping(_) => n.get(key).map(|v| {
+            v.as_str()
+                .map_or_else(|| format!("{:?}", crate::yaml::to_json(v)), str::to_string)
+        }),
         Value::Scalar(s) => Some(s.value.clone()),
         _ => None,
     }
@@ -290,10 +340,18 @@ fn merge_assoc(
         }
         n
     });
-    let Some(outs) = out.as_sequence_mut() else { return Some(out) };
+    let Some(outs) = out.as_sequence_mut() else {
+        return Some(out);
+    };
     // items without a key in dest are kept as they are
     let mut items: Vec<Node> = ds
-        .map(|s| s.items.iter().filter(|i| key_of(i, key).is_none()).cloned().collect())
+        .map(|s| {
+            s.items
+                .iter()
+                .filter(|i| key_of(i, key).is_none())
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     let mut merged_keyed: Vec<(String, Node)> = Vec::new();
     path.push("[]".to_string());
@@ -303,7 +361,9 @@ fn merge_assoc(
         let u = find(us, key, k);
         let r = match (d, o, u) {
             (Some(d), _, _) if !matches!(d.value, Value::Mapping(_)) => merge_scalar(Some(d), o, u),
-            (None, _, Some(u)) if !matches!(u.value, Value::Mapping(_)) => merge_scalar(None, o, Some(u)),
+            (None, _, Some(u)) if !matches!(u.value, Value::Mapping(_)) => {
+                merge_scalar(None, o, Some(u))
+            }
             _ => {
                 if u.is_none() && o.is_some() {
                     // deleted upstream: gone unless changed locally
@@ -324,7 +384,9 @@ fn merge_assoc(
     }
     path.pop();
     // order: dest's elements in dest order, then new ones
-    let dest_keys: Vec<String> = ds.map(|s| s.items.iter().filter_map(|i| key_of(i, key)).collect()).unwrap_or_default();
+    let dest_keys: Vec<String> = ds
+        .map(|s| s.items.iter().filter_map(|i| key_of(i, key)).collect())
+        .unwrap_or_default();
     let mut ordered: Vec<Node> = Vec::new();
     for k in &dest_keys {
         if let Some(pos) = merged_keyed.iter().position(|(mk, _)| mk == k) {
@@ -357,7 +419,9 @@ pub fn add_synthetic_names(kptfiles: &mut [&mut Node]) -> bool {
     let fn_key = |f: &Node| -> Option<String> {
         if let Some(img) = f.get("image").and_then(Node::as_str) {
             let last_slash = img.rfind('/').map_or(0, |i| i + 1);
-            let cut = img[last_slash..].find([':', '@']).map_or(img.len(), |i| last_slash + i);
+            let cut = img[last_slash..]
+                .find([':', '@'])
+                .map_or(img.len(), |i| last_slash + i);
             return Some(img[..cut].to_string());
         }
         f.get("exec").and_then(Node::as_str).map(str::to_string)
@@ -377,7 +441,11 @@ pub fn add_synthetic_names(kptfiles: &mut [&mut Node]) -> bool {
     }
     for k in kptfiles.iter_mut() {
         for l in lists {
-            if let Some(s) = k.get_mut("pipeline").and_then(|p| p.get_mut(l)).and_then(Node::as_sequence_mut) {
+            if let Some(s) = k
+                .get_mut("pipeline")
+                .and_then(|p| p.get_mut(l))
+                .and_then(Node::as_sequence_mut)
+            {
                 for f in &mut s.items {
                     if let Some(key) = fn_key(f) {
                         f.set("name", Node::string(format!("_kpt-merge_{key}")));
@@ -392,9 +460,16 @@ pub fn add_synthetic_names(kptfiles: &mut [&mut Node]) -> bool {
 /// Remove the synthetic names again.
 pub fn remove_synthetic_names(kf: &mut Node) {
     for l in ["mutators", "validators"] {
-        if let Some(s) = kf.get_mut("pipeline").and_then(|p| p.get_mut(l)).and_then(Node::as_sequence_mut) {
+        if let Some(s) = kf
+            .get_mut("pipeline")
+            .and_then(|p| p.get_mut(l))
+            .and_then(Node::as_sequence_mut)
+        {
             for f in &mut s.items {
-                if f.get("name").and_then(Node::as_str).is_some_and(|n| n.starts_with("_kpt-merge_")) {
+                if f.get("name")
+                    .and_then(Node::as_str)
+                    .is_some_and(|n| n.starts_with("_kpt-merge_"))
+                {
                     f.remove("name");
                 }
             }

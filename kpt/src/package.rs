@@ -49,24 +49,30 @@ impl Package {
             .filter(|p| path::base(p) == KPTFILE)
             .map(|p| path::parent(p).to_string())
             .collect();
-        dirs.sort_by(|a, b| path::walk_key(a).cmp(&path::walk_key(b)));
+        dirs.sort_by(|a, b| path::walk_cmp(a, b));
         dirs
     }
 
     /// The shallowest directory holding a Kptfile (the package root), if any.
     pub fn root_dir(&self) -> Option<String> {
-        self.package_dirs()
-            .into_iter()
-            .min_by_key(|d| if d.is_empty() { 0 } else { d.split('/').count() })
+        self.package_dirs().into_iter().min_by_key(|d| {
+            if d.is_empty() {
+                0
+            } else {
+                d.split('/').count()
+            }
+        })
     }
 
     /// Paths of the files that belong to the package at `dir` itself (not to a
     /// subpackage below it), in walk order.
     pub fn own_files(&self, dir: &str) -> Vec<&str> {
-        let subs: Vec<String> = self
-            .package_dirs()
-            .into_iter()
-            .filter(|d| d != dir && path::strip_dir(d, dir).is_some())
+        let subs: Vec<&str> = self
+            .files
+            .keys()
+            .filter(|p| path::base(p) == KPTFILE)
+            .map(|p| path::parent(p))
+            .filter(|d| *d != dir && path::strip_dir(d, dir).is_some())
             .collect();
         let mut out: Vec<&str> = self
             .files
@@ -75,17 +81,24 @@ impl Package {
             .filter(|p| path::strip_dir(p, dir).is_some())
             .filter(|p| !subs.iter().any(|s| path::strip_dir(p, s).is_some()))
             .collect();
-        out.sort_by(|a, b| path::walk_key(a).cmp(&path::walk_key(b)));
+        out.sort_by(|a, b| path::walk_cmp(a, b));
         out
     }
 
     /// Direct subpackages of the package at `dir`, sorted.
     pub fn direct_subpackages(&self, dir: &str) -> Vec<String> {
         let all = self.package_dirs();
-        let below: Vec<&String> = all.iter().filter(|d| *d != dir && path::strip_dir(d, dir).is_some()).collect();
+        let below: Vec<&String> = all
+            .iter()
+            .filter(|d| *d != dir && path::strip_dir(d, dir).is_some())
+            .collect();
         below
             .iter()
-            .filter(|d| !below.iter().any(|o| o != *d && path::strip_dir(d, o).is_some()))
+            .filter(|d| {
+                !below
+                    .iter()
+                    .any(|o| o != *d && path::strip_dir(d, o).is_some())
+            })
             .map(|d| (*d).clone())
             .collect()
     }
@@ -96,7 +109,7 @@ impl Package {
         let mut items = Vec::new();
         let mut other_files = BTreeMap::new();
         let mut paths: Vec<&String> = self.files.keys().collect();
-        paths.sort_by(|a, b| path::walk_key(a).cmp(&path::walk_key(b)));
+        paths.sort_by(|a, b| path::walk_cmp(a, b));
         let ignored = self.ignored_files();
         for p in paths {
             path::validate(p)?;
@@ -151,21 +164,34 @@ impl Package {
     /// removed, every other file is kept. A file whose resources did not change keeps
     /// its exact original text.
     pub fn write(&self, items: &[Node]) -> Result<Package> {
+        self.write_owned(items.to_vec())
+    }
+
+    /// [`Package::write`] taking the resources by value (no copy).
+    pub fn write_owned(&self, items: Vec<Node>) -> Result<Package> {
         let mut files = self.files.clone();
-        let ignored: std::collections::HashSet<String> = self.ignored_files().into_iter().map(str::to_string).collect();
-        let grouped = group_by_file(items, "")?;
+        let ignored: std::collections::HashSet<String> = self
+            .ignored_files()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let grouped = group_by_file_owned(items, "")?;
         // files that held resources before
         for (p, text) in &self.files {
             if is_krm_file(p) && !ignored.contains(p) && !grouped.contains_key(p) {
-                let had = yaml::parse_stream(text).map(|s| s.docs.iter().any(|d| !d.is_null())).unwrap_or(true);
+                let had = yaml::parse_stream(text)
+                    .map(|s| s.docs.iter().any(|d| !d.is_null()))
+                    .unwrap_or(true);
                 if had {
                     files.remove(p);
                 }
             }
         }
         for (p, docs) in grouped {
-            let text = emit_file(&p, &docs)?;
-            let keep_original = self.files.get(&p).is_some_and(|orig| *orig == text || canonical(&p, orig).as_deref() == Some(text.as_str()));
+            let text = emit_file(&p, docs)?;
+            let keep_original = self.files.get(&p).is_some_and(|orig| {
+                *orig == text || canonical(&p, orig).as_deref() == Some(text.as_str())
+            });
             if !keep_original {
                 files.insert(p, text);
             }
@@ -177,8 +203,8 @@ impl Package {
 /// The text a file would have after read + write without changes.
 fn canonical(p: &str, text: &str) -> Option<String> {
     let items = read_file(p, text, p).ok()?;
-    let grouped = group_by_file(&items, "").ok()?;
-    let docs = grouped.get(p)?;
+    let mut grouped = group_by_file_owned(items, "").ok()?;
+    let docs = grouped.remove(p)?;
     emit_file(p, docs).ok()
 }
 
@@ -190,7 +216,10 @@ pub fn read_file(file: &str, text: &str, rel: &str) -> Result<Vec<Node>> {
     let mut index = 0usize;
     for doc in stream.docs {
         let Document {
-            root, foot, start_comment, ..
+            root,
+            foot,
+            start_comment,
+            ..
         } = doc;
         let Some(mut root) = root else { continue };
         if root.is_null() {
@@ -243,19 +272,24 @@ fn first_line(n: &Node) -> usize {
 /// Group resources by their path annotation (prefixed with `dir`), each file's
 /// resources sorted by index; resources without an index go last.
 pub fn group_by_file(items: &[Node], dir: &str) -> Result<BTreeMap<String, Vec<Node>>> {
+    group_by_file_owned(items.to_vec(), dir)
+}
+
+/// [`group_by_file`] taking the resources by value.
+pub fn group_by_file_owned(items: Vec<Node>, dir: &str) -> Result<BTreeMap<String, Vec<Node>>> {
     let mut grouped: BTreeMap<String, Vec<(usize, usize, Node)>> = BTreeMap::new();
-    for (order, item) in items.iter().enumerate() {
-        let (p, idx) = resource::path_index(item);
+    for (order, item) in items.into_iter().enumerate() {
+        let (p, idx) = resource::path_index(&item);
         let p = match p {
             Some(p) => path::clean(&p)?,
-            None => default_path(item),
+            None => default_path(&item),
         };
         let full = path::join(dir, &p);
         path::validate(&full)?;
         grouped
             .entry(full)
             .or_default()
-            .push((idx.unwrap_or(usize::MAX), order, item.clone()));
+            .push((idx.unwrap_or(usize::MAX), order, item));
     }
     Ok(grouped
         .into_iter()
@@ -278,14 +312,15 @@ pub fn default_path(n: &Node) -> String {
 }
 
 /// Emit the resources of one file (internal annotations stripped).
-pub fn emit_file(p: &str, docs: &[Node]) -> Result<String> {
-    let mut clean: Vec<Node> = docs.to_vec();
+pub fn emit_file(p: &str, docs: Vec<Node>) -> Result<String> {
+    let mut clean = docs;
     for d in &mut clean {
         resource::strip_internal(d);
     }
     if p.ends_with(".json") && clean.len() == 1 {
         let j = yaml::to_json(&clean[0]);
-        let mut s = serde_json::to_string_pretty(&j).map_err(|e| KptError::Operation(e.to_string()))?;
+        let mut s =
+            serde_json::to_string_pretty(&j).map_err(|e| KptError::Operation(e.to_string()))?;
         s.push('\n');
         return Ok(s);
     }
@@ -301,7 +336,9 @@ fn ignore_match(pat: &str, rel: &str) -> bool {
     let pat = pat.trim_start_matches('/');
     if let Some(dirpat) = pat.strip_suffix('/') {
         let segs: Vec<&str> = rel.split('/').collect();
-        return segs[..segs.len().saturating_sub(1)].iter().any(|s| glob(dirpat, s));
+        return segs[..segs.len().saturating_sub(1)]
+            .iter()
+            .any(|s| glob(dirpat, s));
     }
     if pat.contains('/') {
         return glob(pat, rel) || rel.starts_with(&format!("{pat}/"));

@@ -37,7 +37,10 @@ pub fn validate(p: &str) -> Result<()> {
 
 /// Clean a path: drop `.` segments; error when it leaves the package.
 pub fn clean(p: &str) -> Result<String> {
-    let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let parts: Vec<&str> = p
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
     let joined = parts.join("/");
     validate(if p.starts_with('/') { p } else { &joined })?;
     Ok(joined)
@@ -45,7 +48,11 @@ pub fn clean(p: &str) -> Result<String> {
 
 /// `dir` joined with `rel` (dir may be empty for the root).
 pub fn join(dir: &str, rel: &str) -> String {
-    if dir.is_empty() { rel.to_string() } else { format!("{dir}/{rel}") }
+    if dir.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{dir}/{rel}")
+    }
 }
 
 /// The directory part of a path ("" for top-level files).
@@ -66,9 +73,9 @@ pub fn strip_dir<'a>(p: &'a str, dir: &str) -> Option<&'a str> {
     p.strip_prefix(dir)?.strip_prefix('/')
 }
 
-/// Sort key giving the order of a depth-first lexical directory walk.
-pub fn walk_key(p: &str) -> Vec<&str> {
-    p.split('/').collect()
+/// Order of a depth-first lexical directory walk (segment by segment).
+pub fn walk_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    a.split('/').cmp(b.split('/'))
 }
 
 #[cfg(test)]
@@ -77,7 +84,15 @@ mod tests {
 
     #[test]
     fn escapes_are_rejected() {
-        for p in ["../x", "a/../../x", "/etc/passwd", "a\\..\\b", "C:x", "a//b", ""] {
+        for p in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "a\\..\\b",
+            "C:x",
+            "a//b",
+            "",
+        ] {
             assert!(validate(p).is_err(), "{p}");
         }
         for p in ["Kptfile", "a/b.yaml", ".krmignore", "a/.hidden/x.yaml"] {

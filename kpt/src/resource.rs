@@ -58,7 +58,9 @@ pub fn set_annotation(n: &mut Node, key: &str, value: &str) {
         return;
     }
     if let Some(ann) = n.ensure_mapping(&["metadata", "annotations"]) {
-        if ann.as_mapping().is_some_and(|m| m.flow) && let Some(m) = ann.as_mapping_mut() {
+        if ann.as_mapping().is_some_and(|m| m.flow)
+            && let Some(m) = ann.as_mapping_mut()
+        {
             m.flow = false;
         }
         if ann.get(key).and_then(Node::as_str) == Some(value) {
@@ -77,8 +79,12 @@ pub fn set_annotation(n: &mut Node, key: &str, value: &str) {
 
 /// Remove an annotation, and the `annotations` map if it becomes empty.
 pub fn remove_annotation(n: &mut Node, key: &str) {
-    let Some(meta) = n.get_mut("metadata") else { return };
-    let Some(ann) = meta.get_mut("annotations") else { return };
+    let Some(meta) = n.get_mut("metadata") else {
+        return;
+    };
+    let Some(ann) = meta.get_mut("annotations") else {
+        return;
+    };
     ann.remove(key);
     if ann.as_mapping().is_some_and(|m| m.entries.is_empty()) {
         meta.remove("annotations");
@@ -94,7 +100,9 @@ pub fn strip_internal(n: &mut Node) {
 
 /// A resource's `(path, index)`, reconciling legacy keys.
 pub fn path_index(n: &Node) -> (Option<String>, Option<usize>) {
-    let p = annotation(n, PATH).or_else(|| annotation(n, LEGACY_PATH)).map(str::to_string);
+    let p = annotation(n, PATH)
+        .or_else(|| annotation(n, LEGACY_PATH))
+        .map(str::to_string);
     let i = annotation(n, INDEX)
         .or_else(|| annotation(n, LEGACY_INDEX))
         .and_then(|s| s.parse().ok());
@@ -147,7 +155,10 @@ impl ResourceId {
         ResourceId {
             group: group(n.str_at(&["apiVersion"]).unwrap_or("")).to_string(),
             kind: n.str_at(&["kind"]).unwrap_or("").to_string(),
-            namespace: n.str_at(&["metadata", "namespace"]).unwrap_or("").to_string(),
+            namespace: n
+                .str_at(&["metadata", "namespace"])
+                .unwrap_or("")
+                .to_string(),
             name: n.str_at(&["metadata", "name"]).unwrap_or("").to_string(),
         }
     }
@@ -155,7 +166,11 @@ impl ResourceId {
 
 impl std::fmt::Display for ResourceId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let g = if self.group.is_empty() { String::new() } else { format!("{}/", self.group) };
+        let g = if self.group.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.group)
+        };
         if self.namespace.is_empty() {
             write!(f, "{g}{} {}", self.kind, self.name)
         } else {
@@ -178,43 +193,56 @@ pub struct ResourceList {
 impl ResourceList {
     /// Serialize: `apiVersion, kind, items, functionConfig?` (results are never sent).
     pub fn to_yaml(&self) -> String {
-        let mut root = Node::mapping();
-        root.set("apiVersion", Node::string("config.kubernetes.io/v1"));
-        root.set("kind", Node::string("ResourceList"));
-        let mut items = Node::sequence();
-        if let Some(s) = items.as_sequence_mut() {
-            s.items = self.items.clone();
-            s.flow = s.items.is_empty();
+        let mut out = String::with_capacity(64 + self.items.len() * 512);
+        out.push_str("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n");
+        if self.items.is_empty() {
+            out.push_str("items: []\n");
+        } else {
+            out.push_str("items:\n");
+            yaml::emit::emit_items(&self.items, 0, &mut out);
         }
-        root.set("items", items);
+        let mut tail = Node::mapping();
         if let Some(fc) = &self.function_config {
-            root.set("functionConfig", fc.clone());
+            tail.set("functionConfig", fc.clone());
         }
         if !self.results.is_empty() {
             let j = serde_json::to_value(&self.results).unwrap_or_default();
-            root.set("results", yaml::from_json(&j));
+            tail.set("results", yaml::from_json(&j));
         }
-        yaml::emit_node(&root)
+        if tail.as_mapping().is_some_and(|m| !m.entries.is_empty()) {
+            out.push_str(&yaml::emit_node(&tail));
+        }
+        out
     }
 
     /// Parse a function's output. A single document of kind `ResourceList` or `List`
     /// with `items` or `functionConfig` is unwrapped; a multi-document stream is taken
     /// as plain resources.
     pub fn from_yaml(text: &str) -> Result<ResourceList> {
-        let stream = yaml::parse_stream(text).map_err(|e| KptError::yaml("<function output>", e))?;
+        let stream =
+            yaml::parse_stream(text).map_err(|e| KptError::yaml("<function output>", e))?;
         let docs: Vec<Document> = stream.docs.into_iter().filter(|d| !d.is_null()).collect();
         if docs.len() == 1
             && let Some(root) = &docs[0].root
         {
             let kind = root.str_at(&["kind"]).unwrap_or("");
-            if (kind == "ResourceList" || kind == "List") && (root.get("items").is_some() || root.get("functionConfig").is_some()) {
+            if (kind == "ResourceList" || kind == "List")
+                && (root.get("items").is_some() || root.get("functionConfig").is_some())
+            {
                 let mut root = root.clone();
                 let items = match root.remove("items").map(|n| n.value) {
                     Some(Value::Sequence(s)) => s.items,
                     Some(Value::Scalar(_)) | None => Vec::new(),
-                    Some(_) => return Err(KptError::ResourceList("ResourceList items must be a list".to_string())),
+                    Some(_) => {
+                        return Err(KptError::ResourceList(
+                            "ResourceList items must be a list".to_string(),
+                        ));
+                    }
                 };
-                let results = root.get("results").map(|r| parse_results(&yaml::to_json(r))).unwrap_or_default();
+                let results = root
+                    .get("results")
+                    .map(|r| parse_results(&yaml::to_json(r)))
+                    .unwrap_or_default();
                 return Ok(ResourceList {
                     items: items.into_iter().filter(|i| !i.is_null()).collect(),
                     function_config: root.remove("functionConfig").filter(|n| !n.is_null()),

@@ -173,8 +173,16 @@ pub fn parse_results(results: &Json) -> Vec<ResultItem> {
                 f.entry("proposedValue".to_string()).or_insert(v);
             }
             serde_json::from_value::<ResultItem>(item.clone()).unwrap_or_else(|_| ResultItem {
-                message: item.get("message").and_then(Json::as_str).unwrap_or_default().to_string(),
-                severity: item.get("severity").and_then(Json::as_str).unwrap_or_default().to_string(),
+                message: item
+                    .get("message")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                severity: item
+                    .get("severity")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 ..ResultItem::default()
             })
         })

@@ -38,7 +38,10 @@ fn init_writes_kptfile_readme_and_package_context() {
         p.files["package-context.yaml"],
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kptfile.kpt.dev\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\ndata:\n  name: example\n"
     );
-    assert!(p.files["README.md"].starts_with("# init-package\n\n## Description\nTest Package Description\n"));
+    assert!(
+        p.files["README.md"]
+            .starts_with("# init-package\n\n## Description\nTest Package Description\n")
+    );
     assert!(p.files["README.md"].contains("`kpt pkg tree init-package`"));
     // a Kptfile that parses strictly
     let kf = Kptfile::parse("Kptfile", &p.files["Kptfile"]).unwrap();
@@ -48,13 +51,20 @@ fn init_writes_kptfile_readme_and_package_context() {
 #[test]
 fn init_then_render_matches_conformance_case() {
     let p = init_pkg();
-    let out = block_on(render(&p, &FakeEvaluator::default(), &RenderOptions::default()));
+    let out = block_on(render(
+        &p,
+        &FakeEvaluator::default(),
+        &RenderOptions::default(),
+    ));
     assert_eq!(out.error, None);
     assert_eq!(
         out.package.files["Kptfile"],
         "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: init-package\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\ninfo:\n  site: http://kpt.dev/init-package\n  description: Test Package Description\n  keywords:\n  - test\n  - package\nstatus:\n  conditions:\n  - type: Rendered\n    status: \"True\"\n    reason: RenderSuccess\n"
     );
-    assert_eq!(out.package.files["package-context.yaml"], p.files["package-context.yaml"]);
+    assert_eq!(
+        out.package.files["package-context.yaml"],
+        p.files["package-context.yaml"]
+    );
     assert_eq!(out.package.files["README.md"], p.files["README.md"]);
     assert_eq!(out.results.exit_code, 0);
     assert!(out.results.items.is_empty());
@@ -62,12 +72,32 @@ fn init_then_render_matches_conformance_case() {
 
 #[test]
 fn init_subpackage_keeps_existing_files() {
-    let base = pkg(&[("Kptfile", "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: root\n")]);
-    let p = ops::init(&base, &InitOptions { name: "sub".into(), dir: "sub".into(), ..InitOptions::default() }).unwrap();
+    let base = pkg(&[(
+        "Kptfile",
+        "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: root\n",
+    )]);
+    let p = ops::init(
+        &base,
+        &InitOptions {
+            name: "sub".into(),
+            dir: "sub".into(),
+            ..InitOptions::default()
+        },
+    )
+    .unwrap();
     assert_eq!(p.files["Kptfile"], base.files["Kptfile"]);
     assert!(p.files["sub/Kptfile"].contains("  name: sub\n"));
     assert!(p.files.contains_key("sub/package-context.yaml"));
-    assert!(ops::init(&base, &InitOptions { dir: "../x".into(), ..InitOptions::default() }).is_err());
+    assert!(
+        ops::init(
+            &base,
+            &InitOptions {
+                dir: "../x".into(),
+                ..InitOptions::default()
+            }
+        )
+        .is_err()
+    );
 }
 
 const UPSTREAM_DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 1 # keep me\n  template:\n    spec:\n      containers:\n        - name: app\n          image: nginx\n";
@@ -75,9 +105,15 @@ const UPSTREAM_DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\
 #[test]
 fn clone_sets_upstream_lock_merge_keys_and_identifiers() {
     let src = pkg(&[
-        ("Kptfile", "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: upstream-pkg\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\ninfo:\n  description: blueprint\n"),
+        (
+            "Kptfile",
+            "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: upstream-pkg\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\ninfo:\n  description: blueprint\n",
+        ),
         ("deploy.yaml", UPSTREAM_DEPLOY),
-        ("ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n"),
+        (
+            "ns.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
+        ),
         ("README.md", "hello\n"),
     ]);
     let out = ops::clone(
@@ -90,7 +126,11 @@ fn clone_sets_upstream_lock_merge_keys_and_identifiers() {
                 r#ref: "basens/v1".into(),
                 commit: "abc123".into(),
             },
-            existing: [("extra.txt".to_string(), "x".to_string()), ("README.md".to_string(), "old".to_string())].into(),
+            existing: [
+                ("extra.txt".to_string(), "x".to_string()),
+                ("README.md".to_string(), "old".to_string()),
+            ]
+            .into(),
             ..CloneOptions::default()
         },
     )
@@ -104,7 +144,10 @@ fn clone_sets_upstream_lock_merge_keys_and_identifiers() {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: # kpt-merge: shop/web\n  name: web\n  namespace: shop\n  annotations:\n    internal.kpt.dev/upstream-identifier: 'apps|Deployment|shop|web'\nspec:\n  replicas: 1 # keep me\n  template:\n    spec:\n      containers:\n      - name: app\n        image: nginx\n"
     );
     assert!(out.files["ns.yaml"].contains("metadata: # kpt-merge: /shop\n"));
-    assert!(out.files["ns.yaml"].contains("internal.kpt.dev/upstream-identifier: '|Namespace|default|shop'"));
+    assert!(
+        out.files["ns.yaml"]
+            .contains("internal.kpt.dev/upstream-identifier: '|Namespace|default|shop'")
+    );
     assert_eq!(out.files["README.md"], "hello\n");
     assert_eq!(out.files["extra.txt"], "x");
     let kf = Kptfile::parse("Kptfile", &out.files["Kptfile"]).unwrap();
@@ -113,8 +156,18 @@ fn clone_sets_upstream_lock_merge_keys_and_identifiers() {
 
 #[test]
 fn merge_key_keeps_existing_comment_identity() {
-    let src = pkg(&[("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: # kpt-merge: old-ns/old-name\n  name: renamed\n")]);
-    let out = ops::clone(&src, &CloneOptions { name: "p".into(), ..CloneOptions::default() }).unwrap();
+    let src = pkg(&[(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: # kpt-merge: old-ns/old-name\n  name: renamed\n",
+    )]);
+    let out = ops::clone(
+        &src,
+        &CloneOptions {
+            name: "p".into(),
+            ..CloneOptions::default()
+        },
+    )
+    .unwrap();
     assert!(out.files["cm.yaml"].contains("metadata: # kpt-merge: old-ns/old-name\n"));
     assert!(out.files["cm.yaml"].contains("'|ConfigMap|old-ns|old-name'"));
 }
@@ -124,11 +177,19 @@ fn clone_into_deployment_repo_generates_package_context() {
     let src = init_pkg();
     let out = ops::clone(
         &src,
-        &CloneOptions { name: "edge-1".into(), deployment: true, package_path: Some("parent/edge-1".into()), ..CloneOptions::default() },
+        &CloneOptions {
+            name: "edge-1".into(),
+            deployment: true,
+            package_path: Some("parent/edge-1".into()),
+            ..CloneOptions::default()
+        },
     )
     .unwrap();
     let ctx = &out.files["package-context.yaml"];
-    assert!(ctx.contains("data:\n  name: edge-1\n  package-path: parent/edge-1\n"), "{ctx}");
+    assert!(
+        ctx.contains("data:\n  name: edge-1\n  package-path: parent/edge-1\n"),
+        "{ctx}"
+    );
     assert!(ctx.contains("config.kubernetes.io/local-config: \"true\""));
     assert!(!ctx.contains("example"));
 }
@@ -138,16 +199,28 @@ fn package_context_replaces_old_context_and_reports() {
     let p = init_pkg();
     let read = p.read().unwrap();
     let (items, results) = ops::package_context(read.items, None).unwrap();
-    let contexts: Vec<_> = items.iter().filter(|n| n.str_at(&["metadata", "name"]) == Some("kptfile.kpt.dev")).collect();
+    let contexts: Vec<_> = items
+        .iter()
+        .filter(|n| n.str_at(&["metadata", "name"]) == Some("kptfile.kpt.dev"))
+        .collect();
     assert_eq!(contexts.len(), 1);
     assert_eq!(contexts[0].str_at(&["data", "name"]), Some("init-package"));
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].message, "generated package context");
-    assert_eq!(results[0].file.as_ref().unwrap().path, "package-context.yaml");
+    assert_eq!(
+        results[0].file.as_ref().unwrap().path,
+        "package-context.yaml"
+    );
 }
 
 #[test]
 fn copy_is_verbatim() {
-    let src = pkg(&[("Kptfile", "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: a # c\n"), ("x.txt", "y")]);
+    let src = pkg(&[
+        (
+            "Kptfile",
+            "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: a # c\n",
+        ),
+        ("x.txt", "y"),
+    ]);
     assert_eq!(ops::copy(&src).unwrap(), src);
 }

@@ -12,13 +12,28 @@ const MULTI: &str = "# first\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name
 #[test]
 fn read_annotates_path_and_index_and_keeps_non_krm_aside() {
     let p = pkg(&[
-        ("Kptfile", "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: p\n"),
+        (
+            "Kptfile",
+            "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: p\n",
+        ),
         ("cms.yaml", MULTI),
-        ("sub/Kptfile", "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: sub\n"),
-        ("sub/x.json", "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s\"}}\n"),
+        (
+            "sub/Kptfile",
+            "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: sub\n",
+        ),
+        (
+            "sub/x.json",
+            "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"s\"}}\n",
+        ),
         ("README.md", "# hi\n"),
-        ("a/b.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n"),
-        ("a.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc2\n"),
+        (
+            "a/b.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n",
+        ),
+        (
+            "a.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc2\n",
+        ),
     ]);
     let r = p.read().unwrap();
     let paths: Vec<(String, usize)> = r
@@ -41,28 +56,49 @@ fn read_annotates_path_and_index_and_keeps_non_krm_aside() {
             ("sub/x.json".into(), 0),
         ]
     );
-    assert_eq!(resource::annotation(&r.items[3], "config.kubernetes.io/path"), Some("cms.yaml"));
-    assert_eq!(r.other_files.keys().cloned().collect::<Vec<_>>(), vec!["README.md"]);
+    assert_eq!(
+        resource::annotation(&r.items[3], "config.kubernetes.io/path"),
+        Some("cms.yaml")
+    );
+    assert_eq!(
+        r.other_files.keys().cloned().collect::<Vec<_>>(),
+        vec!["README.md"]
+    );
     assert_eq!(p.direct_subpackages(""), vec!["sub"]);
     assert_eq!(p.read_local("sub").unwrap().len(), 2);
 }
 
 #[test]
 fn write_back_keeps_untouched_files_byte_for_byte() {
-    let p = pkg(&[("cms.yaml", MULTI), ("x.json", "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Secret\",\n  \"metadata\": {\"name\": \"s\"}\n}\n")]);
+    let p = pkg(&[
+        ("cms.yaml", MULTI),
+        (
+            "x.json",
+            "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Secret\",\n  \"metadata\": {\"name\": \"s\"}\n}\n",
+        ),
+    ]);
     let r = p.read().unwrap();
     let w = p.write(&r.items).unwrap();
     assert_eq!(w, p);
     // an edit rewrites only that file, kpt-style
     let mut items = r.items.clone();
-    items[0].get_mut("metadata").unwrap().set("namespace", yaml::Node::string("ns"));
-    items[2].get_mut("metadata").unwrap().set("namespace", yaml::Node::string("ns"));
+    items[0]
+        .get_mut("metadata")
+        .unwrap()
+        .set("namespace", yaml::Node::string("ns"));
+    items[2]
+        .get_mut("metadata")
+        .unwrap()
+        .set("namespace", yaml::Node::string("ns"));
     let w = p.write(&items).unwrap();
     assert_eq!(
         w.files["cms.yaml"],
         "# first\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: ns\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b # bee\n"
     );
-    assert_eq!(w.files["x.json"], "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Secret\",\n  \"metadata\": {\n    \"name\": \"s\",\n    \"namespace\": \"ns\"\n  }\n}\n");
+    assert_eq!(
+        w.files["x.json"],
+        "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Secret\",\n  \"metadata\": {\n    \"name\": \"s\",\n    \"namespace\": \"ns\"\n  }\n}\n"
+    );
     // files left empty are removed
     let w = p.write(&items[..1]).unwrap();
     assert!(!w.files.contains_key("x.json"));
@@ -70,23 +106,54 @@ fn write_back_keeps_untouched_files_byte_for_byte() {
 
 #[test]
 fn bad_input_errors_name_file_and_line() {
-    let err = pkg(&[("a.yaml", "apiVersion: v1\nkind: X\nmetadata:\n  name: [oops\n")]).read().unwrap_err();
-    assert!(matches!(err, KptError::Yaml { ref file, .. } if file == "a.yaml"), "{err}");
+    let err = pkg(&[(
+        "a.yaml",
+        "apiVersion: v1\nkind: X\nmetadata:\n  name: [oops\n",
+    )])
+    .read()
+    .unwrap_err();
+    assert!(
+        matches!(err, KptError::Yaml { ref file, .. } if file == "a.yaml"),
+        "{err}"
+    );
     assert!(err.to_string().starts_with("a.yaml:"), "{err}");
 
-    let err = pkg(&[("b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\nfoo: bar\n")]).read().unwrap_err();
-    assert_eq!(err.to_string(), "b.yaml:6: input resource list must contain only KRM resources: document 1 is not a KRM object (missing apiVersion)");
+    let err = pkg(&[(
+        "b.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\nfoo: bar\n",
+    )])
+    .read()
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "b.yaml:6: input resource list must contain only KRM resources: document 1 is not a KRM object (missing apiVersion)"
+    );
 
     let err = pkg(&[("c.yaml", "- a\n- b\n")]).read().unwrap_err();
     assert!(err.to_string().contains("not a mapping"));
 
     let dup = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n";
     let err = pkg(&[("d.yaml", dup)]).read().unwrap_err();
-    assert_eq!(err.to_string(), "d.yaml:6: found duplicate resource ConfigMap x (first at line 1)");
+    assert_eq!(
+        err.to_string(),
+        "d.yaml:6: found duplicate resource ConfigMap x (first at line 1)"
+    );
 
-    let err = Kptfile::parse("sub/Kptfile", "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: p\ninfo:\n  descripton: typo\n").unwrap_err();
-    assert!(err.to_string().starts_with("sub/Kptfile:6: invalid Kptfile: unknown field `descripton`"), "{err}");
-    let err = Kptfile::parse("Kptfile", "apiVersion: kpt.dev/v1alpha2\nkind: Kptfile\nmetadata:\n  name: p\n").unwrap_err();
+    let err = Kptfile::parse(
+        "sub/Kptfile",
+        "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: p\ninfo:\n  descripton: typo\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("sub/Kptfile:6: invalid Kptfile: unknown field `descripton`"),
+        "{err}"
+    );
+    let err = Kptfile::parse(
+        "Kptfile",
+        "apiVersion: kpt.dev/v1alpha2\nkind: Kptfile\nmetadata:\n  name: p\n",
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("old resource version"));
     let err = Kptfile::parse("Kptfile", "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: p\npipeline:\n  mutators:\n  - image: Bad/Image\n").unwrap_err();
     assert!(err.to_string().contains("lowercase"), "{err}");
@@ -99,9 +166,15 @@ fn bad_input_errors_name_file_and_line() {
         assert!(matches!(err, KptError::BadPath { .. }), "{bad}: {err}");
     }
     // a function moving a resource outside the package is refused on write
-    let mut n = yaml::parse_document("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n").unwrap().root.unwrap();
+    let mut n = yaml::parse_document("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+        .unwrap()
+        .root
+        .unwrap();
     resource::set_annotation(&mut n, resource::PATH, "../../etc/x.yaml");
-    assert!(matches!(Package::default().write(&[n]).unwrap_err(), KptError::BadPath { .. }));
+    assert!(matches!(
+        Package::default().write(&[n]).unwrap_err(),
+        KptError::BadPath { .. }
+    ));
 }
 
 #[test]
@@ -176,7 +249,10 @@ status:
 ";
     let kf = Kptfile::parse("Kptfile", text).unwrap();
     assert!(kf.annotation_true(kpt::kptfile::BFS_RENDERING));
-    assert_eq!(kf.info.as_ref().unwrap().readiness_gates[0].condition_type, "Ready");
+    assert_eq!(
+        kf.info.as_ref().unwrap().readiness_gates[0].condition_type,
+        "Ready"
+    );
     assert_eq!(kf.to_yaml(), text);
 }
 

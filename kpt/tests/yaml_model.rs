@@ -58,11 +58,15 @@ spec:
 #[test]
 fn kpt_formatted_files_round_trip_byte_for_byte() {
     roundtrip(DEPLOYMENT);
-    roundtrip("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n");
+    roundtrip(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+    );
     roundtrip("---\na: 1\n---\nb: 2\n...\n");
     roundtrip("items:\n  - a\n  - b\nother:\n- c\n");
     roundtrip("# only a comment\n");
-    roundtrip("a:\n  - name: x\n    list:\n      - 1\n  # foot of a\nb: ~\nc: null\nd: 'it''s'\ne: \"tab\\there\"\n");
+    roundtrip(
+        "a:\n  - name: x\n    list:\n      - 1\n  # foot of a\nb: ~\nc: null\nd: 'it''s'\ne: \"tab\\there\"\n",
+    );
     roundtrip("key: value # line\n# head of next\n\n\nnext: 1\n");
     roundtrip("- - a\n  - b\n- c: d\n  e: f\n-\n- [1, 2]\n");
     roundtrip("anchors: &a\n  x: 1\nref: *a\ntagged: !!str 5\n");
@@ -71,7 +75,9 @@ fn kpt_formatted_files_round_trip_byte_for_byte() {
 
 #[test]
 fn json_view_types() {
-    let s = parse_stream("a: 1\nb: '1'\nc: true\nd: \"true\"\ne: 1.5\nf: ~\ng: [x, {y: z}]\nh: 0x10\n").unwrap();
+    let s =
+        parse_stream("a: 1\nb: '1'\nc: true\nd: \"true\"\ne: 1.5\nf: ~\ng: [x, {y: z}]\nh: 0x10\n")
+            .unwrap();
     let j = to_json(s.docs[0].root.as_ref().unwrap());
     assert_eq!(
         j,
@@ -92,7 +98,10 @@ fn general_yaml_is_accepted() {
     let j = to_json(s.docs[0].root.as_ref().unwrap());
     assert_eq!(j["items"][1]["b"][1], 2);
     // plain multi-line, quoted multi-line, document end markers, folded
-    let s = parse_stream("a: hello\n  world\nb: \"x\n  y\"\nc: >\n  f1\n  f2\n...\n--- # second\nd: 1\n").unwrap();
+    let s = parse_stream(
+        "a: hello\n  world\nb: \"x\n  y\"\nc: >\n  f1\n  f2\n...\n--- # second\nd: 1\n",
+    )
+    .unwrap();
     let j = to_json(s.docs[0].root.as_ref().unwrap());
     assert_eq!(j["a"], "hello world");
     assert_eq!(j["b"], "x y");
@@ -124,8 +133,12 @@ fn errors_have_lines() {
 fn edits_keep_comments_and_new_strings_are_quoted() {
     let mut s = parse_stream(DEPLOYMENT).unwrap();
     let root = s.docs[0].root.as_mut().unwrap();
-    root.ensure_mapping(&["metadata", "annotations"]).unwrap().set("x", Node::string("true"));
-    root.get_mut("metadata").unwrap().set("namespace", Node::string("prod"));
+    root.ensure_mapping(&["metadata", "annotations"])
+        .unwrap()
+        .set("x", Node::string("true"));
+    root.get_mut("metadata")
+        .unwrap()
+        .set("namespace", Node::string("prod"));
     let out = s.emit();
     assert!(out.contains("    x: \"true\"\n"), "{out}");
     assert!(out.contains("  namespace: prod\n"));
@@ -135,11 +148,15 @@ fn edits_keep_comments_and_new_strings_are_quoted() {
 
 #[test]
 fn heal_restores_comments_order_and_styles() {
-    let src = parse_stream(DEPLOYMENT).unwrap().docs[0].root.clone().unwrap();
+    let src = parse_stream(DEPLOYMENT).unwrap().docs[0]
+        .root
+        .clone()
+        .unwrap();
     // what a JSON-speaking function returns: same data, no comments, sorted keys
     let mut j = to_json(&src);
     j["spec"]["replicas"] = serde_json::json!(5);
-    let sorted: serde_json::Value = serde_json::from_str(&serde_json::to_string(&j).unwrap()).unwrap();
+    let sorted: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&j).unwrap()).unwrap();
     let mut sorted_keys = serde_json::Map::new();
     let mut keys: Vec<_> = sorted.as_object().unwrap().keys().cloned().collect();
     keys.sort();

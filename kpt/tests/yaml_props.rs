@@ -15,7 +15,13 @@ fn comment() -> impl Strategy<Value = Option<String>> {
 }
 
 fn head() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(prop_oneof![Just(String::new()), "[a-z ]{0,12}".prop_map(|s| format!("#{s}").trim_end().to_string())], 0..2)
+    prop::collection::vec(
+        prop_oneof![
+            Just(String::new()),
+            "[a-z ]{0,12}".prop_map(|s| format!("#{s}").trim_end().to_string())
+        ],
+        0..2,
+    )
 }
 
 fn scalar() -> impl Strategy<Value = Node> {
@@ -48,20 +54,27 @@ fn scalar() -> impl Strategy<Value = Node> {
             raw: None,
         }))
     });
-    (prop_oneof![4 => plain, 2 => single, 2 => double, 1 => literal], comment()).prop_map(|(mut n, c)| {
-        let block = matches!(n.as_scalar().map(|s| s.style), Some(ScalarStyle::Literal));
-        if !block {
-            n.comments.line = c;
-        }
-        n
-    })
+    (
+        prop_oneof![4 => plain, 2 => single, 2 => double, 1 => literal],
+        comment(),
+    )
+        .prop_map(|(mut n, c)| {
+            let block = matches!(n.as_scalar().map(|s| s.style), Some(ScalarStyle::Literal));
+            if !block {
+                n.comments.line = c;
+            }
+            n
+        })
 }
 
 fn tree() -> impl Strategy<Value = Node> {
     scalar().prop_recursive(4, 40, 5, |inner| {
         prop_oneof![
-            (prop::collection::vec((key(), inner.clone(), head(), comment()), 1..5), prop::collection::vec("#[a-z]{0,5}", 0..2)).prop_map(
-                |(entries, foot)| {
+            (
+                prop::collection::vec((key(), inner.clone(), head(), comment()), 1..5),
+                prop::collection::vec("#[a-z]{0,5}", 0..2)
+            )
+                .prop_map(|(entries, foot)| {
                     let mut m = Mapping::default();
                     for (k, v, h, c) in entries {
                         if m.get(&k).is_some() {
@@ -76,8 +89,7 @@ fn tree() -> impl Strategy<Value = Node> {
                     }
                     m.foot = foot;
                     Node::new(Value::Mapping(m))
-                }
-            ),
+                }),
             (prop::collection::vec(inner, 1..4), any::<bool>()).prop_map(|(items, wide)| {
                 let items = items
                     .into_iter()
@@ -89,7 +101,12 @@ fn tree() -> impl Strategy<Value = Node> {
                         i
                     })
                     .collect();
-                Node::new(Value::Sequence(Sequence { items, wide, flow: false, foot: Vec::new() }))
+                Node::new(Value::Sequence(Sequence {
+                    items,
+                    wide,
+                    flow: false,
+                    foot: Vec::new(),
+                }))
             }),
         ]
     })
@@ -100,7 +117,10 @@ fn root() -> impl Strategy<Value = Node> {
         let mut m = Mapping::default();
         for (k, v) in entries {
             if m.get(&k).is_none() {
-                m.entries.push(Entry { key: Node::plain(k), value: v });
+                m.entries.push(Entry {
+                    key: Node::plain(k),
+                    value: v,
+                });
             }
         }
         Node::new(Value::Mapping(m))

@@ -61,6 +61,8 @@ pub struct RepoMemory {
     pub last_contact: Option<Timestamp>,
     /// Failed attempts since the last success.
     pub consecutive_failures: u32,
+    /// The remote refs' version at the last full sync ([`crate::source::FetchedRepository::version`]).
+    pub last_version: Option<String>,
 }
 
 /// The state of the `Ready` condition as far as scheduling is concerned.
@@ -142,6 +144,8 @@ pub enum SyncReason {
     Scheduled,
     /// The default full-sync period elapsed (or the repository never synced).
     Periodic,
+    /// A health check saw the remote refs change since the last sync.
+    RemoteChanged,
 }
 
 impl SyncReason {
@@ -154,6 +158,7 @@ impl SyncReason {
             Self::RetryAfterError => "retry",
             Self::Scheduled => "scheduled",
             Self::Periodic => "periodic",
+            Self::RemoteChanged => "remote_changed",
         }
     }
 }

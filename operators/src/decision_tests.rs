@@ -30,6 +30,7 @@ fn warm_memory() -> RepoMemory {
         last_attempt: Some(ts("2026-03-01T11:58:00Z")),
         last_contact: Some(ts("2026-03-01T11:58:00Z")),
         consecutive_failures: 0,
+        last_version: None,
     }
 }
 
@@ -209,6 +210,7 @@ fn error_waits_for_its_backoff_then_retries() {
         last_attempt: Some(ts("2026-03-01T11:59:50Z")),
         last_contact: Some(ts("2026-03-01T11:00:00Z")),
         consecutive_failures: 2,
+        last_version: None,
     };
     // 2 failures: 60 s from 11:59:50 -> 12:00:50.
     let d = decide_now(&view, &memory);

@@ -130,9 +130,9 @@ impl RepositorySource for FakeSource {
         &'a self,
         _repo: &'a Repository,
         _credentials: Option<&'a Credentials>,
-    ) -> BoxFuture<'a, Result<(), SourceError>> {
+    ) -> BoxFuture<'a, Result<Option<String>, SourceError>> {
         self.checks.fetch_add(1, Ordering::SeqCst);
-        let r = self.result.lock().unwrap().clone().map(|_| ());
+        let r = self.result.lock().unwrap().clone().map(|f| f.version);
         Box::pin(async move { r })
     }
 
@@ -218,6 +218,22 @@ impl ApiServerVerifier {
             seen.body
         );
         seen
+    }
+
+    /// The next request, whatever it is (`None` once the client is gone).
+    pub async fn next_any(&mut self) -> Option<Seen> {
+        let (request, respond) = self.0.next_request().await?;
+        let (parts, body) = request.into_parts();
+        let bytes = body.collect().await.ok()?.to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Some(Seen {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_string(),
+            query: parts.uri.query().unwrap_or_default().to_string(),
+            content_type: String::new(),
+            body,
+            respond,
+        })
     }
 
     /// Assert no further request arrives within a short while.

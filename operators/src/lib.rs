@@ -11,6 +11,25 @@
 //! The decisions are a pure core, tested by feeding objects: [`decision`] (what a reconcile
 //! does and when to look again), [`desired`] (the desired-set diff), [`latest`] (the latest
 //! marker and placeholder rules) and [`status`] (the Repository status).
+//!
+//! # The CR cache contract (what the API server can rely on)
+//!
+//! - One `PackageRev` per package revision, with the PackageRevision's namespace and name,
+//!   holding everything needed to serve it without git: `spec` (repository, packageName,
+//!   workspaceName, revision, lifecycle, tasks, readinessGates, packageMetadata) and `status`
+//!   (commit, upstreamLock, selfLock, publishedBy, publishTimestamp, deployment, conditions).
+//! - Label `internal.porch.kpt.dev/repository=<repo>`, finalizer
+//!   `internal.porch.kpt.dev/packagerevision`, and (on create) an ownerReference to the
+//!   `porch.kpt.dev/v1alpha1` PackageRevision with its deterministic uid.
+//! - Label `kpt.dev/latest-revision: "true"` on exactly the latest revision of each package
+//!   path ([`latest::latest_names`]); absent elsewhere. Both controllers maintain it with
+//!   idempotent merge patches; an API server write may set it too, with the same function.
+//! - Every other label, annotation, finalizer and ownerReference belongs to users and is never
+//!   changed by a sync.
+//! - A sync lists a repository's PackageRevs *before* fetching git and deletes those whose
+//!   revision is gone, conditionally on the resourceVersion it listed. So the API server must
+//!   push a revision to git before it creates its PackageRev (a PackageRev created after the
+//!   listing is never deleted by that sync).
 
 pub mod admin;
 pub mod context;

@@ -24,6 +24,7 @@ fn fetched(revisions: Vec<DiscoveredRevision>) -> FetchedRepository {
     FetchedRepository {
         head_commit: "abc123".into(),
         revisions,
+        version: Some("refs-1".into()),
     }
 }
 
@@ -411,4 +412,107 @@ async fn deletion_removes_package_revs_then_the_finalizer() {
     assert_eq!(finish(task).await, Action::await_change());
     assert_eq!(source.released.load(Ordering::SeqCst), 1);
     assert_eq!(source.fetches.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn passing_health_check_writes_nothing() {
+    let source = FakeSource::new(Ok(fetched(vec![])));
+    let (ctx, mut api) = test_context(source.clone());
+    let repo = repository(URL)
+        .finalized()
+        .synced_at("2026-03-01T11:30:00Z", "abc123", 0);
+    ctx.remember("uid-1", |m| {
+        m.last_attempt = Some(ts("2026-03-01T11:30:00Z"));
+        m.last_contact = Some(ts("2026-03-01T11:50:00Z"));
+        m.last_version = Some("refs-1".into());
+    });
+    let action = finish(spawn_reconcile(repo, ctx)).await;
+    // Next check in 5 min from now.
+    assert_eq!(action, Action::requeue(Duration::from_secs(300)));
+    api.expect_silence().await;
+    assert_eq!(source.checks.load(Ordering::SeqCst), 1);
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn health_check_seeing_a_push_syncs_at_once() {
+    let revisions = vec![rev("basens", "v1", 1, "c1"), rev("basens", "v2", 2, "c2")];
+    let source = FakeSource::new(Ok(fetched(revisions.clone())));
+    let (ctx, mut api) = test_context(source.clone());
+    let repo = repository(URL)
+        .finalized()
+        .synced_at("2026-03-01T11:30:00Z", "abc123", 1);
+    ctx.remember("uid-1", |m| {
+        m.last_attempt = Some(ts("2026-03-01T11:30:00Z"));
+        m.last_contact = Some(ts("2026-03-01T11:50:00Z"));
+        m.last_version = Some("refs-0".into());
+    });
+    let task = spawn_reconcile(repo.clone(), ctx.clone());
+    let existing = stored(&revisions[..1]);
+    api.expect(Method::GET, PACKAGEREVS)
+        .await
+        .ok(list_of("PackageRevList", &existing));
+    // The pushed tag appears, and takes the latest marker.
+    let seen = api.expect(Method::POST, PACKAGEREVS).await;
+    assert_eq!(seen.body["metadata"]["name"], "blueprints.basens.v2");
+    let mut created = seen.body.clone();
+    created["status"] = serde_json::Value::Null;
+    seen.reply(201, created.clone());
+    api.expect(
+        Method::PATCH,
+        &format!("{PACKAGEREVS}/blueprints.basens.v2/status"),
+    )
+    .await
+    .ok(created);
+    let seen = api
+        .expect(
+            Method::PATCH,
+            &format!("{PACKAGEREVS}/blueprints.basens.v1"),
+        )
+        .await;
+    assert_eq!(
+        seen.body,
+        json!({"metadata": {"labels": {"kpt.dev/latest-revision": null}}})
+    );
+    seen.ok(to_json(&existing[0]));
+    let seen = api
+        .expect(Method::PATCH, &format!("{REPOS}/blueprints/status"))
+        .await;
+    assert_eq!(seen.body["status"]["packageCount"], 2);
+    seen.ok(to_json(&repo));
+    finish(task).await;
+    assert_eq!(source.checks.load(Ordering::SeqCst), 1);
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(ctx.memory("uid-1").last_version.as_deref(), Some("refs-1"));
+}
+
+#[tokio::test]
+async fn failing_health_check_turns_not_ready() {
+    let source = FakeSource::new(Err(SourceError::Auth(format!(
+        "authentication required for {URL}"
+    ))));
+    let (ctx, mut api) = test_context(source.clone());
+    let repo = repository(URL)
+        .finalized()
+        .synced_at("2026-03-01T11:30:00Z", "abc123", 0);
+    ctx.remember("uid-1", |m| {
+        m.last_attempt = Some(ts("2026-03-01T11:30:00Z"));
+        m.last_contact = Some(ts("2026-03-01T11:50:00Z"));
+    });
+    let task = spawn_reconcile(repo.clone(), ctx.clone());
+    let seen = api
+        .expect(Method::PATCH, &format!("{REPOS}/blueprints/status"))
+        .await;
+    assert_eq!(seen.body["status"]["conditions"][0]["reason"], "Error");
+    assert_eq!(
+        seen.body["status"]["conditions"][0]["message"],
+        format!("authentication required for {URL}")
+    );
+    seen.ok(to_json(&repo));
+    // Authentication errors wait 10 min.
+    assert_eq!(
+        finish(task).await,
+        Action::requeue(Duration::from_secs(600))
+    );
+    assert_eq!(ctx.metrics.failure_count("repository", "auth"), 1);
 }

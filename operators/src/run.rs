@@ -124,6 +124,26 @@ pub enum RunError {
     Admin(std::io::Error),
 }
 
+/// How long a stopping controller may take to finish the reconciles in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Resolves when a controller must stop even if not finished: at once after `shutdown` if its
+/// store never became ready (kube-runtime's runner would wait for it forever, e.g. while the
+/// API server is unreachable), else [`SHUTDOWN_GRACE`] after it.
+pub async fn grace_expired<K>(
+    shutdown: impl Future<Output = ()>,
+    store: kube::runtime::reflector::Store<K>,
+) where
+    K: kube::runtime::reflector::Lookup + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    use futures::FutureExt;
+    shutdown.await;
+    if store.wait_until_ready().now_or_never().is_some() {
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    }
+}
+
 /// A future that resolves once `rx` reads `true`.
 fn signalled(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + Sync + 'static {
     let (tx, done) = tokio::sync::oneshot::channel::<()>();
@@ -372,5 +392,154 @@ mod shutdown_tests {
                 .starts_with("failed to bind the admin server"),
             "{err}"
         );
+    }
+}
+#[cfg(test)]
+mod stop_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::fixtures::{FakeSource, test_context};
+    use crate::source::FetchedRepository;
+
+    #[tokio::test]
+    async fn repository_controller_stops_while_the_api_never_answers() {
+        let (ctx, _api) = test_context(FakeSource::new(Ok(FetchedRepository::default())));
+        let f = crate::repository::run_controller(
+            ctx,
+            2,
+            tokio::time::sleep(Duration::from_millis(100)),
+        );
+        tokio::time::timeout(Duration::from_secs(3), f)
+            .await
+            .expect("repo ctl");
+    }
+
+    #[tokio::test]
+    async fn packagerev_controller_stops_while_the_api_never_answers() {
+        let (ctx, _api) = test_context(FakeSource::new(Ok(FetchedRepository::default())));
+        let f = crate::packagerev::run_controller(
+            ctx,
+            2,
+            tokio::time::sleep(Duration::from_millis(100)),
+        );
+        tokio::time::timeout(Duration::from_secs(3), f)
+            .await
+            .expect("pr ctl");
+    }
+
+    #[tokio::test]
+    async fn admin_server_stops() {
+        let state = Arc::new(crate::admin::AdminState::default());
+        let l = crate::admin::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let f = crate::admin::serve(l, state, tokio::time::sleep(Duration::from_millis(100)));
+        tokio::time::timeout(Duration::from_secs(3), f)
+            .await
+            .expect("admin")
+            .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod leader_tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use http::Method;
+    use serde_json::json;
+
+    use super::*;
+    use crate::fixtures::{FakeSource, ts};
+    use crate::source::FetchedRepository;
+
+    /// Only the Lease holder runs controllers; on shutdown it stops them and releases the
+    /// Lease. The fake API answers by path: no Lease at first, empty lists, watches that
+    /// never produce an event.
+    #[tokio::test]
+    async fn leads_then_releases_on_shutdown() {
+        let (client, mut api) = crate::fixtures::mock_client();
+        let lease_writes: Arc<Mutex<Vec<(Method, serde_json::Value)>>> = Arc::default();
+        let writes = lease_writes.clone();
+        let server = tokio::spawn(async move {
+            let mut lease: Option<serde_json::Value> = None;
+            let mut held_watches = Vec::new();
+            while let Some(seen) = api.next_any().await {
+                if seen.path.contains("/leases") {
+                    if seen.method != Method::GET {
+                        writes
+                            .lock()
+                            .unwrap()
+                            .push((seen.method.clone(), seen.body.clone()));
+                        let mut stored = seen.body.clone();
+                        stored["metadata"]["resourceVersion"] = json!("1");
+                        lease = Some(stored.clone());
+                        seen.reply(
+                            if seen.method == Method::POST {
+                                201
+                            } else {
+                                200
+                            },
+                            stored,
+                        );
+                    } else if let Some(l) = &lease {
+                        seen.ok(l.clone());
+                    } else {
+                        seen.fail(404, "NotFound");
+                    }
+                } else if seen.query.contains("watch=true") {
+                    held_watches.push(seen);
+                } else {
+                    seen.ok(json!({"apiVersion": "v1", "kind": "List",
+                                   "metadata": {"resourceVersion": "1"}, "items": []}));
+                }
+            }
+        });
+        let metrics = Arc::new(Metrics::default());
+        let ctx = Arc::new(Context::new(
+            client.clone(),
+            FakeSource::new(Ok(FetchedRepository::default())),
+            SyncSettings::default(),
+            1,
+            metrics.clone(),
+            Arc::new(|| ts("2026-03-01T12:00:00Z")),
+        ));
+        let lock = LeaseLock::new(
+            client,
+            LeaseSettings {
+                namespace: "porch-system".into(),
+                name: "porch-operators".into(),
+                identity: "me".into(),
+                lease_duration: Duration::from_secs(15),
+                renew_period: Duration::from_millis(50),
+            },
+        );
+        let (stop, stop_rx) = watch::channel(false);
+        let leader = tokio::spawn(async move { lead(&lock, ctx, 2, stop_rx).await });
+        for _ in 0..100 {
+            if metrics.is_leader() && lease_writes.lock().unwrap().len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(metrics.is_leader(), "acquired the lease");
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), leader)
+            .await
+            .expect("leader loop did not stop")
+            .unwrap();
+        assert!(!metrics.is_leader());
+        let writes = lease_writes.lock().unwrap().clone();
+        assert_eq!(writes[0].0, Method::POST, "created");
+        assert_eq!(writes[0].1["spec"]["holderIdentity"], "me");
+        assert!(writes.len() >= 3, "renewed at least once: {writes:?}");
+        let (method, released) = writes.last().unwrap();
+        assert_eq!(method, Method::PUT);
+        assert!(
+            released["spec"].get("holderIdentity").is_none(),
+            "released: {released}"
+        );
+        server.abort();
     }
 }

@@ -44,6 +44,9 @@ pub struct FetchedRepository {
     pub head_commit: String,
     /// Every package revision in the repository.
     pub revisions: Vec<DiscoveredRevision>,
+    /// An opaque version of the remote refs (e.g. a hash of every ref name and target), the
+    /// same value [`RepositorySource::check`] returns; `None` when the source cannot tell.
+    pub version: Option<String>,
 }
 
 /// Credentials resolved from the Repository's `secretRef`. `Debug` never prints a secret.
@@ -108,12 +111,15 @@ pub trait RepositorySource: Send + Sync {
         credentials: Option<&'a Credentials>,
     ) -> BoxFuture<'a, Result<FetchedRepository, SourceError>>;
 
-    /// A cheap connectivity check (`git ls-remote` of the branch).
+    /// A cheap connectivity check (`git ls-remote`), returning the remote refs' version when
+    /// the source can compute it (as in [`FetchedRepository::version`]). A version different
+    /// from the last sync's triggers a full sync at once, so a push by anyone else shows up
+    /// within a health-check period.
     fn check<'a>(
         &'a self,
         repo: &'a Repository,
         credentials: Option<&'a Credentials>,
-    ) -> BoxFuture<'a, Result<(), SourceError>>;
+    ) -> BoxFuture<'a, Result<Option<String>, SourceError>>;
 
     /// The Repository is gone: drop any local state kept for it. Never touches the remote.
     fn release<'a>(&'a self, repo: &'a Repository) -> BoxFuture<'a, ()>;

@@ -269,7 +269,8 @@ impl RestClient {
         accept: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Bytes, RequestError> {
-        self.call_with_type(method, path, accept, body, "application/json").await
+        self.call_with_type(method, path, accept, body, "application/json")
+            .await
     }
 
     async fn call_with_type(
@@ -355,7 +356,13 @@ impl RestClient {
     /// PATCH with a JSON merge patch.
     pub async fn merge_patch(&self, path: &str, patch: &Value) -> Result<Value, RequestError> {
         let bytes = self
-            .call_with_type(Method::PATCH, path, None, Some(patch), "application/merge-patch+json")
+            .call_with_type(
+                Method::PATCH,
+                path,
+                None,
+                Some(patch),
+                "application/merge-patch+json",
+            )
             .await?;
         if bytes.is_empty() {
             return Ok(Value::Null);

@@ -239,6 +239,9 @@ fn admit(ctx: &Ctx, obj: &mut Value, old: Option<&Value>, fv: FieldValidation) -
             Err(e) => return Err(StatusError::decode(&info.kind, &ctx.version, e)),
         }
     }
+    if let Some(kind) = info.builtin {
+        builtin::prepare(kind, obj, false);
+    }
     match info.builtin {
         Some(kind) => {
             let u = builtin::decode_check(kind, obj).map_err(|e| StatusError::decode(&info.kind, &ctx.version, e))?;
@@ -623,7 +626,12 @@ fn merge_update(ctx: &Ctx, scope: Scope, existing: &Value, mut incoming: Value) 
         }
     }
     if info.builtin == Some(BuiltinKind::CustomResourceDefinition) {
-        let status = crd_status(&incoming);
+        // Keep the conditions (and their transition times) unless the names changed.
+        let unchanged = existing.pointer("/spec/names") == incoming.pointer("/spec/names") && existing.pointer("/spec/versions") == incoming.pointer("/spec/versions");
+        let status = match existing.get("status") {
+            Some(s) if unchanged => s.clone(),
+            _ => crd_status(&incoming),
+        };
         if let Some(m) = incoming.as_object_mut() {
             m.insert("status".into(), status);
         }
@@ -901,6 +909,9 @@ pub enum Deletion {
 
 /// Delete honouring finalizers and the propagation policy (shared with the controllers).
 pub async fn delete_object(ctx: &Ctx, name: &str, opts: &DeleteOptions) -> Result<Deletion, StatusError> {
+    if ctx.info.builtin == Some(BuiltinKind::Namespace) && matches!(name, "default" | "kube-system" | "kube-public") {
+        return Err(StatusError::forbidden("", "namespaces", name, "this namespace may not be deleted"));
+    }
     for _ in 0..16 {
         let existing = ctx.app.store.get(&ctx.gr(), &ctx.ns(), name).ok_or_else(|| ctx.not_found(name))?;
         let uid = meta_str(&existing.value, "uid").unwrap_or_default();

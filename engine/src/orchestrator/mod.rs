@@ -85,6 +85,14 @@ pub(crate) struct Located {
     pub record: RevisionRecord,
 }
 
+/// A packagerevisions 404 re-targeted at packagerevisionresources; other errors unchanged.
+pub(crate) fn as_resources_error(name: &str, err: EngineError) -> EngineError {
+    match err {
+        EngineError::NotFound { .. } => messages::package_revision_resources_not_found(name),
+        other => other,
+    }
+}
+
 pub(crate) fn backend_error(name: &str, err: BackendError) -> EngineError {
     match err {
         BackendError::NotFound(_) => messages::package_revision_not_found(name),
@@ -257,7 +265,7 @@ where
         let found = self
             .locate(scope, name)
             .await
-            .map_err(|_| messages::package_revision_resources_not_found(name))?;
+            .map_err(|e| as_resources_error(name, e))?;
         let pr = self
             .view(&found.repo, &found.records, &found.record)
             .await?;

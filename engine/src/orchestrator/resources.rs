@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Engine, Scope};
+use super::{Engine, Scope, as_resources_error};
 use crate::backend::{BackendError, CommitTask, DraftCommit, MetadataStore, RepositoryBackend};
 use crate::content_cache::PackageFiles;
 use crate::error::{EngineError, PACKAGE_REVISION_RESOURCES};
@@ -63,7 +63,7 @@ where
         let found = self
             .locate(&all, name)
             .await
-            .map_err(|_| messages::package_revision_resources_not_found(name))?;
+            .map_err(|e| as_resources_error(name, e))?;
         let repo = scope
             .repository(&found.repo.name)
             .cloned()

@@ -150,41 +150,28 @@ pub fn run(rl: &mut ResourceList) -> FnResult {
                 up.as_ref().map(|o| o.2.as_str()),
             );
         }
-        if group == "apiextensions.k8s.io" && kind == "CustomResourceDefinition" {
-            if krm::get(
-                item,
-                &["spec", "conversion", "webhook", "clientConfig", "service"],
-            )
-            .is_some_and(Value::is_object)
-            {
-                set(
-                    item,
-                    &[
-                        "spec",
-                        "conversion",
-                        "webhook",
-                        "clientConfig",
-                        "service",
-                        "namespace",
-                    ],
-                    None,
-                );
-            }
+        const CRD_SERVICE: &[&str] = &["spec", "conversion", "webhook", "clientConfig", "service"];
+        if group == "apiextensions.k8s.io"
+            && kind == "CustomResourceDefinition"
+            && krm::get(item, CRD_SERVICE).is_some_and(Value::is_object)
+        {
+            let mut path = CRD_SERVICE.to_vec();
+            path.push("namespace");
+            set(item, &path, None);
         }
-        if group == "apiregistration.k8s.io" && kind == "APIService" {
-            if krm::get(item, &["spec", "service"]).is_some_and(Value::is_object) {
-                set(item, &["spec", "service", "namespace"], None);
-            }
+        if group == "apiregistration.k8s.io"
+            && kind == "APIService"
+            && krm::get(item, &["spec", "service"]).is_some_and(Value::is_object)
+        {
+            set(item, &["spec", "service", "namespace"], None);
         }
         if group == "rbac.authorization.k8s.io"
             && (kind == "RoleBinding" || kind == "ClusterRoleBinding")
+            && let Some(subjects) = krm::get_mut(item, &["subjects"]).and_then(Value::as_array_mut)
         {
-            if let Some(subjects) = krm::get_mut(item, &["subjects"]).and_then(Value::as_array_mut)
-            {
-                for s in subjects.iter_mut() {
-                    if s.get("namespace").is_some() {
-                        set(s, &["namespace"], None);
-                    }
+            for s in subjects.iter_mut() {
+                if s.get("namespace").is_some() {
+                    set(s, &["namespace"], None);
                 }
             }
         }

@@ -305,3 +305,91 @@ mod tests {
         assert_eq!(c[2], ("scope".into(), "repository:a/b:pull".into()));
     }
 }
+
+#[cfg(test)]
+mod http_tests {
+    use axum::Router;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    use serde_json::json;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_index_manifest_and_config_with_a_bearer_token() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let realm = format!("http://{host}/token");
+        let authed = |h: &HeaderMap| {
+            h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer tok")
+        };
+        let app = Router::new()
+            .route(
+                "/v2/fns/x/manifests/{reference}",
+                get(move |axum::extract::Path(reference): axum::extract::Path<String>, h: HeaderMap| {
+                    let realm = realm.clone();
+                    async move {
+                        if !authed(&h) {
+                            let challenge = format!("Bearer realm=\"{realm}\",service=\"reg\",scope=\"repository:fns/x:pull\"");
+                            return (StatusCode::UNAUTHORIZED, [("www-authenticate", challenge)], String::new()).into_response();
+                        }
+                        let body = match reference.as_str() {
+                            "v1" => json!({"manifests": [
+                                {"digest": "sha256:arm", "platform": {"os": "linux", "architecture": "arm64"}},
+                                {"digest": "sha256:amd", "platform": {"os": "linux", "architecture": "amd64"}}]}),
+                            "sha256:amd" => json!({"config": {"digest": "sha256:cfg"}}),
+                            _ => return StatusCode::NOT_FOUND.into_response(),
+                        };
+                        ([("docker-content-digest", "sha256:index")], body.to_string()).into_response()
+                    }
+                }),
+            )
+            .route(
+                "/v2/fns/x/blobs/sha256:cfg",
+                get(move |h: HeaderMap| async move {
+                    if !authed(&h) {
+                        return StatusCode::UNAUTHORIZED.into_response();
+                    }
+                    json!({"config": {"Cmd": ["ignored"], "Entrypoint": ["/usr/local/bin/function"]}}).to_string().into_response()
+                }),
+            )
+            .route(
+                "/token",
+                get(|q: axum::extract::Query<std::collections::HashMap<String, String>>, h: HeaderMap| async move {
+                    // docker config credentials u:p, sent as basic auth to the token service
+                    let basic = h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Basic dTpw");
+                    if !basic || q.get("service").map(String::as_str) != Some("reg") || q.get("scope").map(String::as_str) != Some("repository:fns/x:pull") {
+                        return StatusCode::FORBIDDEN.into_response();
+                    }
+                    json!({"token": "tok"}).to_string().into_response()
+                }),
+            );
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        let config = json!({"auths": {host.clone(): {"username": "u", "password": "p"}}});
+        let resolver = RegistryResolver::new(Some(config.to_string().into_bytes()));
+        let info = resolver.resolve(&format!("{host}/fns/x:v1")).await.unwrap();
+        assert_eq!(
+            info,
+            ImageInfo {
+                digest: "sha256:index".into(),
+                entrypoint: vec!["/usr/local/bin/function".into()]
+            }
+        );
+        let err = resolver
+            .resolve(&format!("{host}/fns/x:missing"))
+            .await
+            .unwrap_err();
+        assert!(err.contains("404"), "{err}");
+        tx.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    }
+}

@@ -13,6 +13,13 @@ pub use emit::{to_yaml, to_yaml_with_comments};
 pub fn options() -> serde_saphyr::Options {
     let mut o = serde_saphyr::Options::default();
     o.strict_booleans = true;
+    // The gRPC message limit bounds the input; the default node budget (250k)
+    // would refuse ResourceLists well below it.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 20_000_000;
+    budget.max_events = 60_000_000;
+    budget.max_depth = 128;
+    o.budget = Some(budget);
     o
 }
 

@@ -17,18 +17,30 @@ use super::{Fault, State};
 type Body = BoxBody<Bytes, std::io::Error>;
 
 /// Git smart-HTTP endpoints below a repository path.
-const SERVICES: &[&str] = &["/info/refs", "/git-upload-pack", "/git-receive-pack", "/HEAD", "/objects/"];
+const SERVICES: &[&str] = &[
+    "/info/refs",
+    "/git-upload-pack",
+    "/git-receive-pack",
+    "/HEAD",
+    "/objects/",
+];
 
 fn full(status: StatusCode, text: &str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(text.to_string())).map_err(|e| match e {}).boxed());
+    let mut r = Response::new(
+        Full::new(Bytes::from(text.to_string()))
+            .map_err(|e| match e {})
+            .boxed(),
+    );
     *r.status_mut() = status;
     r
 }
 
 fn unauthorized() -> Response<Body> {
     let mut r = full(StatusCode::UNAUTHORIZED, "authentication required\n");
-    r.headers_mut()
-        .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Basic realm=\"porch-git\""));
+    r.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Basic realm=\"porch-git\""),
+    );
     r
 }
 
@@ -36,7 +48,10 @@ fn unauthorized() -> Response<Body> {
 fn broken_body(data: Bytes) -> Body {
     let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
         Ok(Frame::data(data)),
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "injected fault")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "injected fault",
+        )),
     ];
     StreamBody::new(futures::stream::iter(frames)).boxed()
 }
@@ -53,9 +68,15 @@ pub(crate) fn route(path: &str) -> Option<(String, String)> {
 
 /// The authenticated user, if the credentials are valid.
 fn authenticate(state: &State, req: &Request<Incoming>) -> Option<String> {
-    let value = req.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = req
+        .headers()
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     if let Some(b64) = value.strip_prefix("Basic ") {
-        let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()?;
         let raw = String::from_utf8(raw).ok()?;
         let (user, pass) = raw.split_once(':')?;
         return state
@@ -66,19 +87,30 @@ fn authenticate(state: &State, req: &Request<Incoming>) -> Option<String> {
             .then(|| user.to_string());
     }
     if let Some(token) = value.strip_prefix("Bearer ") {
-        return state.options.tokens.iter().any(|t| t == token.trim()).then(|| "token".to_string());
+        return state
+            .options
+            .tokens
+            .iter()
+            .any(|t| t == token.trim())
+            .then(|| "token".to_string());
     }
     None
 }
 
-pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+pub(crate) async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     Ok(match handle_inner(state, req).await {
         Ok(r) => r,
         Err(e) => full(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}\n")),
     })
 }
 
-async fn handle_inner(state: Arc<State>, req: Request<Incoming>) -> std::io::Result<Response<Body>> {
+async fn handle_inner(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> std::io::Result<Response<Body>> {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or_default().to_string();
     let Some((repo, rest)) = route(&path) else {
@@ -189,15 +221,21 @@ async fn handle_inner(state: Arc<State>, req: Request<Incoming>) -> std::io::Res
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
     for (k, v) in headers {
-        if let (Ok(k), Ok(v)) = (http::HeaderName::try_from(k), http::HeaderValue::try_from(v)) {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::try_from(k),
+            http::HeaderValue::try_from(v),
+        ) {
             resp.headers_mut().append(k, v);
         }
     }
     Ok(resp)
 }
 
+/// A parsed CGI response: status, headers and body.
+pub(crate) type CgiResponse<'a> = (StatusCode, Vec<(String, String)>, &'a [u8]);
+
 /// Parses CGI output: headers, a blank line, the body.
-pub(crate) fn parse_cgi(out: &[u8]) -> std::io::Result<(StatusCode, Vec<(String, String)>, &[u8])> {
+pub(crate) fn parse_cgi(out: &[u8]) -> std::io::Result<CgiResponse<'_>> {
     let (head_end, body_start) = if let Some(i) = find(out, b"\r\n\r\n") {
         (i, i + 4)
     } else if let Some(i) = find(out, b"\n\n") {
@@ -209,10 +247,16 @@ pub(crate) fn parse_cgi(out: &[u8]) -> std::io::Result<(StatusCode, Vec<(String,
     let mut status = StatusCode::OK;
     let mut headers = Vec::new();
     for line in head.lines() {
-        let Some((k, v)) = line.split_once(':') else { continue };
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
         let (k, v) = (k.trim(), v.trim());
         if k.eq_ignore_ascii_case("status") {
-            let code = v.split_whitespace().next().and_then(|c| c.parse::<u16>().ok()).unwrap_or(500);
+            let code = v
+                .split_whitespace()
+                .next()
+                .and_then(|c| c.parse::<u16>().ok())
+                .unwrap_or(500);
             status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         } else {
             headers.push((k.to_string(), v.to_string()));
@@ -235,7 +279,10 @@ mod tests {
             route("/nephio/test-blueprints.git/info/refs"),
             Some(("nephio/test-blueprints".into(), "/info/refs".into()))
         );
-        assert_eq!(route("/repo/git-upload-pack"), Some(("repo".into(), "/git-upload-pack".into())));
+        assert_eq!(
+            route("/repo/git-upload-pack"),
+            Some(("repo".into(), "/git-upload-pack".into()))
+        );
         assert_eq!(route("/info/refs"), None);
         assert_eq!(route("/x/y"), None);
     }
@@ -245,7 +292,10 @@ mod tests {
         let out = b"Status: 404 Not Found\r\nContent-Type: text/plain\r\n\r\nnope";
         let (s, h, b) = parse_cgi(out).unwrap();
         assert_eq!(s, StatusCode::NOT_FOUND);
-        assert_eq!(h, vec![("Content-Type".to_string(), "text/plain".to_string())]);
+        assert_eq!(
+            h,
+            vec![("Content-Type".to_string(), "text/plain".to_string())]
+        );
         assert_eq!(b, b"nope");
         assert!(parse_cgi(b"garbage").is_err());
     }

@@ -6,7 +6,10 @@ use super::{GitServer, RepoOptions, ServerOptions};
 
 /// Arguments of `porch-git-server`.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "porch-git-server", about = "Loopback git smart-HTTP server (git http-backend) for tests")]
+#[command(
+    name = "porch-git-server",
+    about = "Loopback git smart-HTTP server (git http-backend) for tests"
+)]
 pub struct ServerArgs {
     /// Directory holding the bare repositories (`<root>/<name>.git`).
     #[arg(long)]
@@ -46,7 +49,8 @@ fn parse_flags(spec: &str) -> (String, RepoOptions) {
     (name, opts)
 }
 
-/// Starts the server from `args`, prints its URL on stdout, and serves until Ctrl-C.
+/// Starts the server from `args`, prints its URL on stdout, and serves until
+/// Ctrl-C or SIGTERM.
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let mut users = Vec::new();
     for u in &args.users {
@@ -76,7 +80,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         server.seed_from_bundle(name, path, opts).await?;
     }
     println!("{}", server.url());
-    tokio::signal::ctrl_c().await?;
+    // Stop on Ctrl-C or SIGTERM (scripts stop it with `kill <pid>`).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
     server.stop().await;
     Ok(())
 }

@@ -108,7 +108,10 @@ impl std::fmt::Debug for GitServer {
 
 impl GitServer {
     /// Serves the bare repositories under `root` (`<root>/<name>.git`) on 127.0.0.1.
-    pub async fn start(root: impl Into<PathBuf>, options: ServerOptions) -> std::io::Result<GitServer> {
+    pub async fn start(
+        root: impl Into<PathBuf>,
+        options: ServerOptions,
+    ) -> std::io::Result<GitServer> {
         let root: PathBuf = root.into();
         std::fs::create_dir_all(&root)?;
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
@@ -157,7 +160,13 @@ impl GitServer {
     /// Creates a bare repository (replacing any existing one) and returns its URL.
     pub async fn create_repo(&self, name: &str, options: RepoOptions) -> std::io::Result<String> {
         repos::validate_name(name)?;
-        repos::create(&self.state.options.git, &self.repo_dir(name), &options, None).await?;
+        repos::create(
+            &self.state.options.git,
+            &self.repo_dir(name),
+            &options,
+            None,
+        )
+        .await?;
         self.remember(name, options, None);
         Ok(self.repo_url(name))
     }
@@ -171,18 +180,32 @@ impl GitServer {
     ) -> std::io::Result<String> {
         repos::validate_name(name)?;
         let bundle = std::fs::canonicalize(bundle.as_ref())?;
-        repos::create(&self.state.options.git, &self.repo_dir(name), &options, Some(&bundle)).await?;
+        repos::create(
+            &self.state.options.git,
+            &self.repo_dir(name),
+            &options,
+            Some(&bundle),
+        )
+        .await?;
         self.remember(name, options, Some(bundle));
         Ok(self.repo_url(name))
     }
 
     /// Recreates a repository in its initial state (as created or seeded).
     pub async fn reset_repo(&self, name: &str) -> std::io::Result<()> {
-        let st = self
-            .state
-            .repo_state(name)
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("unknown repository {name}")))?;
-        repos::create(&self.state.options.git, &self.repo_dir(name), &st.options, st.bundle.as_deref()).await
+        let st = self.state.repo_state(name).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("unknown repository {name}"),
+            )
+        })?;
+        repos::create(
+            &self.state.options.git,
+            &self.repo_dir(name),
+            &st.options,
+            st.bundle.as_deref(),
+        )
+        .await
     }
 
     /// Deletes a repository.
@@ -253,7 +276,11 @@ impl Drop for GitServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, mut shutdown: tokio::sync::oneshot::Receiver<()>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
     // Connections live in the set: dropping it (on shutdown) aborts them, and
     // aborting a connection drops its CGI child (kill_on_drop).
     let mut conns = JoinSet::new();

@@ -27,7 +27,8 @@ pub(crate) fn validate_name(name: &str) -> std::io::Result<()> {
             !s.is_empty()
                 && s != "."
                 && s != ".."
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         });
     if ok {
         Ok(())
@@ -40,7 +41,12 @@ pub(crate) fn validate_name(name: &str) -> std::io::Result<()> {
 }
 
 /// Runs git with an isolated config; returns trimmed stdout.
-pub(crate) async fn git(git: &Path, dir: Option<&Path>, args: &[&str], stdin: Option<&[u8]>) -> std::io::Result<String> {
+pub(crate) async fn git(
+    git: &Path,
+    dir: Option<&Path>,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> std::io::Result<String> {
     let mut cmd = tokio::process::Command::new(git);
     if let Some(d) = dir {
         cmd.arg("--git-dir").arg(d);
@@ -53,7 +59,11 @@ pub(crate) async fn git(git: &Path, dir: Option<&Path>, args: &[&str], stdin: Op
         .env("GIT_AUTHOR_EMAIL", "test@example.com")
         .env("GIT_COMMITTER_NAME", "Test Server")
         .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -74,7 +84,12 @@ pub(crate) async fn git(git: &Path, dir: Option<&Path>, args: &[&str], stdin: Op
 }
 
 /// (Re)creates the bare repository at `dir`.
-pub(crate) async fn create(git_bin: &Path, dir: &Path, options: &RepoOptions, bundle: Option<&Path>) -> std::io::Result<()> {
+pub(crate) async fn create(
+    git_bin: &Path,
+    dir: &Path,
+    options: &RepoOptions,
+    bundle: Option<&Path>,
+) -> std::io::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
@@ -82,31 +97,66 @@ pub(crate) async fn create(git_bin: &Path, dir: &Path, options: &RepoOptions, bu
         std::fs::create_dir_all(parent)?;
     }
     let dir_s = dir.to_string_lossy().to_string();
-    git(git_bin, None, &["init", "--bare", "-q", "-b", "main", &dir_s], None).await?;
-    git(git_bin, Some(dir), &["config", "http.receivepack", "true"], None).await?;
+    git(
+        git_bin,
+        None,
+        &["init", "--bare", "-q", "-b", "main", &dir_s],
+        None,
+    )
+    .await?;
+    git(
+        git_bin,
+        Some(dir),
+        &["config", "http.receivepack", "true"],
+        None,
+    )
+    .await?;
     if let Some(bundle) = bundle {
         let b = bundle.to_string_lossy().to_string();
         git(
             git_bin,
             Some(dir),
-            &["fetch", "-q", &b, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+            &[
+                "fetch",
+                "-q",
+                &b,
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
+            ],
             None,
         )
         .await?;
     }
     if options.initial_readme {
-        let blob = git(git_bin, Some(dir), &["hash-object", "-w", "--stdin"], Some(b"")).await?;
+        let blob = git(
+            git_bin,
+            Some(dir),
+            &["hash-object", "-w", "--stdin"],
+            Some(b""),
+        )
+        .await?;
         let entry = format!("100644 blob {blob}\tREADME.md\n");
         let tree = git(git_bin, Some(dir), &["mktree"], Some(entry.as_bytes())).await?;
-        let parent = git(git_bin, Some(dir), &["rev-parse", "-q", "--verify", "refs/heads/main"], None)
-            .await
-            .ok();
+        let parent = git(
+            git_bin,
+            Some(dir),
+            &["rev-parse", "-q", "--verify", "refs/heads/main"],
+            None,
+        )
+        .await
+        .ok();
         let mut args = vec!["commit-tree", tree.as_str(), "-m", "Initial commit"];
         if let Some(p) = parent.as_deref() {
             args.extend(["-p", p]);
         }
         let commit = git(git_bin, Some(dir), &args, None).await?;
-        git(git_bin, Some(dir), &["update-ref", "refs/heads/main", &commit], None).await?;
+        git(
+            git_bin,
+            Some(dir),
+            &["update-ref", "refs/heads/main", &commit],
+            None,
+        )
+        .await?;
     }
     Ok(())
 }

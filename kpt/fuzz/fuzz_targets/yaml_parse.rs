@@ -5,7 +5,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(stream) = kpt::yaml::parse_stream(text) {
         let out = stream.emit();
         let again = kpt::yaml::parse_stream(&out).expect("emitted YAML must parse");

@@ -72,7 +72,11 @@ pub fn update_upstream(kf: &mut Node, name: &str, lock: &GitLock, strategy: &str
             directory: lock.directory.clone(),
             r#ref: lock.r#ref.clone(),
         }),
-        update_strategy: if strategy.is_empty() { "resource-merge".to_string() } else { strategy.to_string() },
+        update_strategy: if strategy.is_empty() {
+            "resource-merge".to_string()
+        } else {
+            strategy.to_string()
+        },
     };
     let upstream_lock = kptfile::UpstreamLock {
         origin_type: "git".to_string(),
@@ -80,16 +84,26 @@ pub fn update_upstream(kf: &mut Node, name: &str, lock: &GitLock, strategy: &str
         generic: None,
     };
     let to_node = |v: serde_json::Value| yaml::from_json(&v);
-    set_kptfile_field(kf, "upstream", to_node(serde_json::to_value(&upstream).unwrap_or_default()));
-    set_kptfile_field(kf, "upstreamLock", to_node(serde_json::to_value(&upstream_lock).unwrap_or_default()));
+    set_kptfile_field(
+        kf,
+        "upstream",
+        to_node(serde_json::to_value(&upstream).unwrap_or_default()),
+    );
+    set_kptfile_field(
+        kf,
+        "upstreamLock",
+        to_node(serde_json::to_value(&upstream_lock).unwrap_or_default()),
+    );
 }
 
 /// Best-effort merge keys over every KRM file (errors leave the package unchanged).
 pub fn add_merge_keys(pkg: &Package) -> Package {
-    let Ok(read) = pkg.read() else { return pkg.clone() };
+    let Ok(read) = pkg.read() else {
+        return pkg.clone();
+    };
     let mut items = read.items;
     merge_key::ensure_merge_key(&mut items);
-    pkg.write(&items).unwrap_or_else(|_| pkg.clone())
+    pkg.write_owned(items).unwrap_or_else(|_| pkg.clone())
 }
 
 /// Copy (the `edit` task): the same files, verbatim.

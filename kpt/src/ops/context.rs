@@ -28,7 +28,10 @@ fn is_context(n: &Node) -> bool {
 /// Run the generator over resources (as read from a package): drop every existing
 /// package-context ConfigMap and add one next to the root Kptfile (path annotation
 /// exactly `Kptfile`), with `data.name` and, when given, `data.package-path`.
-pub fn package_context(items: Vec<Node>, package_path: Option<&str>) -> Result<(Vec<Node>, Vec<ResultItem>)> {
+pub fn package_context(
+    items: Vec<Node>,
+    package_path: Option<&str>,
+) -> Result<(Vec<Node>, Vec<ResultItem>)> {
     let mut out = Vec::with_capacity(items.len() + 1);
     let mut generated = Vec::new();
     for item in items {
@@ -41,12 +44,16 @@ pub fn package_context(items: Vec<Node>, package_path: Option<&str>) -> Result<(
         if is_root_kptfile {
             let kpath = resource::path_index(&item).0.unwrap_or_default();
             let cm_path = path::join(path::parent(&kpath), PACKAGE_CONTEXT_FILE);
-            let doc = yaml::parse_document(&abstract_package_context()).map_err(|e| crate::KptError::yaml(PACKAGE_CONTEXT_FILE, e))?;
+            let doc = yaml::parse_document(&abstract_package_context())
+                .map_err(|e| crate::KptError::yaml(PACKAGE_CONTEXT_FILE, e))?;
             let mut cm = doc.root.unwrap_or_else(Node::mapping);
             resource::set_annotation(&mut cm, PATH, &cm_path);
             resource::set_annotation(&mut cm, resource::LEGACY_PATH, &cm_path);
             let mut data = Node::mapping();
-            data.set("name", Node::string(item.str_at(&["metadata", "name"]).unwrap_or("")));
+            data.set(
+                "name",
+                Node::string(item.str_at(&["metadata", "name"]).unwrap_or("")),
+            );
             if let Some(pp) = package_path.filter(|p| !p.is_empty()) {
                 data.set(PACKAGE_PATH_KEY, Node::string(pp));
             }
@@ -69,8 +76,11 @@ pub fn package_context(items: Vec<Node>, package_path: Option<&str>) -> Result<(
 }
 
 /// The package context over a whole package map.
-pub fn package_context_files(pkg: &crate::Package, package_path: Option<&str>) -> Result<crate::Package> {
+pub fn package_context_files(
+    pkg: &crate::Package,
+    package_path: Option<&str>,
+) -> Result<crate::Package> {
     let read = pkg.read()?;
     let (items, _) = package_context(read.items, package_path)?;
-    pkg.write(&items)
+    pkg.write_owned(items)
 }

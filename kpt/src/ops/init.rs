@@ -32,7 +32,7 @@ pub fn init(existing: &Package, opts: &InitOptions) -> Result<Package> {
     }
     let mut files: BTreeMap<String, String> = existing.files.clone();
     let kf_path = path::join(&opts.dir, KPTFILE);
-    if !files.contains_key(&kf_path) {
+    if let std::collections::btree_map::Entry::Vacant(slot) = files.entry(kf_path) {
         let mut annotations = BTreeMap::new();
         annotations.insert(LOCAL_CONFIG.to_string(), "true".to_string());
         let kf = Kptfile {
@@ -51,10 +51,12 @@ pub fn init(existing: &Package, opts: &InitOptions) -> Result<Package> {
             }),
             ..Kptfile::default()
         };
-        files.insert(kf_path, kf.to_yaml());
+        slot.insert(kf.to_yaml());
     }
     let readme = path::join(&opts.dir, "README.md");
-    files.entry(readme).or_insert_with(|| readme_text(&opts.name, &opts.description));
+    files
+        .entry(readme)
+        .or_insert_with(|| readme_text(&opts.name, &opts.description));
     let ctx = path::join(&opts.dir, PACKAGE_CONTEXT_FILE);
     files.entry(ctx).or_insert_with(abstract_package_context);
     Package::new(files)

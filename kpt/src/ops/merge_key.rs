@@ -13,7 +13,12 @@ pub fn merge_comment_id(comment: &str) -> Option<(String, String)> {
 
 /// The `metadata:` key's line comment.
 pub fn metadata_comment(n: &Node) -> Option<&str> {
-    n.as_mapping()?.entry("metadata")?.key.comments.line.as_deref()
+    n.as_mapping()?
+        .entry("metadata")?
+        .key
+        .comments
+        .line
+        .as_deref()
 }
 
 /// Add merge comments and upstream identifiers to every resource that has a name,
@@ -22,14 +27,26 @@ pub fn metadata_comment(n: &Node) -> Option<&str> {
 pub fn ensure_merge_key(items: &mut [Node]) {
     for item in items.iter_mut() {
         let name = item.str_at(&["metadata", "name"]).unwrap_or("").to_string();
-        let ns = item.str_at(&["metadata", "namespace"]).unwrap_or("").to_string();
+        let ns = item
+            .str_at(&["metadata", "namespace"])
+            .unwrap_or("")
+            .to_string();
         let has_labels = item.get_path(&["metadata", "labels"]).is_some();
         if name.is_empty() && ns.is_empty() && !has_labels {
             continue;
         }
-        let Some(m) = item.as_mapping_mut() else { continue };
-        let Some(meta) = m.entry_mut("metadata") else { continue };
-        let has = meta.key.comments.line.as_deref().is_some_and(|c| c.contains("kpt-merge:"));
+        let Some(m) = item.as_mapping_mut() else {
+            continue;
+        };
+        let Some(meta) = m.entry_mut("metadata") else {
+            continue;
+        };
+        let has = meta
+            .key
+            .comments
+            .line
+            .as_deref()
+            .is_some_and(|c| c.contains("kpt-merge:"));
         if !has {
             meta.key.comments.line = Some(format!("# kpt-merge: {ns}/{name}"));
         }
@@ -42,8 +59,16 @@ pub fn ensure_merge_key(items: &mut [Node]) {
             .unwrap_or((ns, name));
         let g = group(item.str_at(&["apiVersion"]).unwrap_or("")).to_string();
         let kind = item.str_at(&["kind"]).unwrap_or("").to_string();
-        let cns = if cns.is_empty() { "default".to_string() } else { cns };
-        resource::set_annotation(item, UPSTREAM_IDENTIFIER, &format!("{g}|{kind}|{cns}|{cname}"));
+        let cns = if cns.is_empty() {
+            "default".to_string()
+        } else {
+            cns
+        };
+        resource::set_annotation(
+            item,
+            UPSTREAM_IDENTIFIER,
+            &format!("{g}|{kind}|{cns}|{cname}"),
+        );
         compact_sequences(item);
     }
 }
@@ -51,7 +76,10 @@ pub fn ensure_merge_key(items: &mut [Node]) {
 /// Set every block sequence below `n` to compact indentation.
 pub fn compact_sequences(n: &mut Node) {
     match &mut n.value {
-        Value::Mapping(m) => m.entries.iter_mut().for_each(|e| compact_sequences(&mut e.value)),
+        Value::Mapping(m) => m
+            .entries
+            .iter_mut()
+            .for_each(|e| compact_sequences(&mut e.value)),
         Value::Sequence(s) => {
             s.wide = false;
             s.items.iter_mut().for_each(compact_sequences);

@@ -67,7 +67,9 @@ pub fn upgrade(
         UpdateStrategy::ForceDeleteReplace => force_delete_replace(local, original, updated)?,
         UpdateStrategy::CopyMerge => copy_merge(local, original, updated)?,
     };
-    let Some(lock) = new_lock else { return Ok(merged) };
+    let Some(lock) = new_lock else {
+        return Ok(merged);
+    };
     let mut files = merged.files;
     if let Some(mut kf) = kptfile_node(&files, "")? {
         let name = kf.str_at(&["metadata", "name"]).unwrap_or("").to_string();
@@ -87,7 +89,12 @@ pub fn upgrade(
 /// 3-way merge of the Kptfile at `dir`: pipeline keyed by function name (synthetic
 /// names when none has one); annotations, labels, info, pipeline, inventory and
 /// status come from the merge, name/namespace/upstream/upstreamLock stay local.
-fn merge_kptfile(local: Option<Node>, original: Option<Node>, updated: Option<Node>, take_upstream: bool) -> Option<Node> {
+fn merge_kptfile(
+    local: Option<Node>,
+    original: Option<Node>,
+    updated: Option<Node>,
+    take_upstream: bool,
+) -> Option<Node> {
     let mut l = local?;
     let mut o = original;
     let mut u = updated;
@@ -106,7 +113,8 @@ fn merge_kptfile(local: Option<Node>, original: Option<Node>, updated: Option<No
         infer_by_name: true,
         kubernetes_keys: false,
     };
-    let mut merged = merge3::merge(Some(&l), o.as_ref(), u.as_ref(), opts).unwrap_or_else(|| l.clone());
+    let mut merged =
+        merge3::merge(Some(&l), o.as_ref(), u.as_ref(), opts).unwrap_or_else(|| l.clone());
     if synthetic {
         merge3::remove_synthetic_names(&mut merged);
         merge3::remove_synthetic_names(&mut l);
@@ -141,7 +149,13 @@ fn merge_kptfile(local: Option<Node>, original: Option<Node>, updated: Option<No
     Some(out)
 }
 
-fn merged_kptfile_text(local: &Package, original: &Package, updated: &Package, dir: &str, take_upstream: bool) -> Result<Option<String>> {
+fn merged_kptfile_text(
+    local: &Package,
+    original: &Package,
+    updated: &Package,
+    dir: &str,
+    take_upstream: bool,
+) -> Result<Option<String>> {
     let l = kptfile_node(&local.files, dir)?;
     let o = kptfile_node(&original.files, dir)?;
     let u = kptfile_node(&updated.files, dir)?;
@@ -167,7 +181,16 @@ fn resource_merge(local: &Package, original: &Package, updated: &Package) -> Res
     }
     dirs.insert(String::new());
     let mut dirs: Vec<String> = dirs.into_iter().collect();
-    dirs.sort_by_key(|d| (if d.is_empty() { 0 } else { d.split('/').count() }, d.clone()));
+    dirs.sort_by_key(|d| {
+        (
+            if d.is_empty() {
+                0
+            } else {
+                d.split('/').count()
+            },
+            d.clone(),
+        )
+    });
     for dir in dirs {
         let kf = path::join(&dir, KPTFILE);
         let (o, l, u) = (
@@ -178,7 +201,9 @@ fn resource_merge(local: &Package, original: &Package, updated: &Package) -> Res
         if !dir.is_empty() {
             match (o, l, u) {
                 (false, true, true) => {
-                    return Err(KptError::Operation(format!("subpackage {dir:?} added in both upstream and local")));
+                    return Err(KptError::Operation(format!(
+                        "subpackage {dir:?} added in both upstream and local"
+                    )));
                 }
                 (false, false, true) => {
                     for f in updated.own_files(&dir) {
@@ -204,8 +229,16 @@ fn resource_merge(local: &Package, original: &Package, updated: &Package) -> Res
 }
 
 fn own_equal(a: &Package, b: &Package, dir: &str) -> bool {
-    let fa: BTreeMap<&str, &String> = a.own_files(dir).into_iter().map(|f| (f, &a.files[f])).collect();
-    let fb: BTreeMap<&str, &String> = b.own_files(dir).into_iter().map(|f| (f, &b.files[f])).collect();
+    let fa: BTreeMap<&str, &String> = a
+        .own_files(dir)
+        .into_iter()
+        .map(|f| (f, &a.files[f]))
+        .collect();
+    let fb: BTreeMap<&str, &String> = b
+        .own_files(dir)
+        .into_iter()
+        .map(|f| (f, &b.files[f]))
+        .collect();
     fa == fb
 }
 
@@ -238,21 +271,27 @@ fn merge_package_dir(
     let upd = read(updated)?;
     let merged = merge_resources(dest, orig, upd)?;
     // rewrite the local yaml files of this dir
-    let old_local: Vec<String> = local.own_files(dir).into_iter().filter(|f| is_merge_file(f)).map(str::to_string).collect();
-    let grouped = package::group_by_file(&merged, dir)?;
+    let old_local: Vec<String> = local
+        .own_files(dir)
+        .into_iter()
+        .filter(|f| is_merge_file(f))
+        .map(str::to_string)
+        .collect();
+    let grouped = package::group_by_file_owned(merged, dir)?;
     for f in &old_local {
         if !grouped.contains_key(f) {
             files.remove(f);
         }
     }
     for (p, docs) in grouped {
-        let text = package::emit_file(&p, &docs)?;
+        let text = package::emit_file(&p, docs)?;
         let unchanged = local.files.get(&p).is_some_and(|orig| {
-            package::read_file(&p, orig, &p)
-                .ok()
-                .and_then(|items| package::emit_file(&p, &items).ok())
-                .as_deref()
-                == Some(text.as_str())
+            *orig == text
+                || package::read_file(&p, orig, &p)
+                    .ok()
+                    .and_then(|items| package::emit_file(&p, items).ok())
+                    .as_deref()
+                    == Some(text.as_str())
         });
         if !unchanged {
             files.insert(p, text);
@@ -286,14 +325,19 @@ fn merge_package_dir(
 /// `kpt-merge` comment when present) and file path.
 fn merge_identity(n: &Node) -> (String, String, String, String, String) {
     let id = resource::ResourceId::of(n);
-    let (ns, name) = metadata_comment(n).and_then(merge_comment_id).unwrap_or((id.namespace, id.name));
+    let (ns, name) = metadata_comment(n)
+        .and_then(merge_comment_id)
+        .unwrap_or((id.namespace, id.name));
     let p = resource::path_index(n).0.unwrap_or_default();
     (id.group, id.kind, ns, name, p)
 }
 
 type Identity = (String, String, String, String, String);
 
-fn index_by_identity(items: Vec<Node>, source: &str) -> Result<(Vec<Identity>, HashMap<Identity, Node>)> {
+fn index_by_identity(
+    items: Vec<Node>,
+    source: &str,
+) -> Result<(Vec<Identity>, HashMap<Identity, Node>)> {
     let mut order = Vec::new();
     let mut map = HashMap::new();
     for n in items {
@@ -311,7 +355,11 @@ fn index_by_identity(items: Vec<Node>, source: &str) -> Result<(Vec<Identity>, H
 }
 
 /// The per-tuple decisions and field merges of resource-merge.
-pub fn merge_resources(dest: Vec<Node>, original: Vec<Node>, updated: Vec<Node>) -> Result<Vec<Node>> {
+pub fn merge_resources(
+    dest: Vec<Node>,
+    original: Vec<Node>,
+    updated: Vec<Node>,
+) -> Result<Vec<Node>> {
     let (dorder, dmap) = index_by_identity(dest, "local")?;
     let (_, omap) = index_by_identity(original, "original")?;
     let (uorder, umap) = index_by_identity(updated, "updated")?;
@@ -343,7 +391,12 @@ pub fn merge_resources(dest: Vec<Node>, original: Vec<Node>, updated: Vec<Node>)
             (o, Some(u), Some(d)) => {
                 let mut m = merge3::merge(Some(d), o, Some(u), opts).unwrap_or_else(|| d.clone());
                 // keep the local file position
-                for k in [resource::PATH, resource::INDEX, resource::LEGACY_PATH, resource::LEGACY_INDEX] {
+                for k in [
+                    resource::PATH,
+                    resource::INDEX,
+                    resource::LEGACY_PATH,
+                    resource::LEGACY_INDEX,
+                ] {
                     if let Some(v) = resource::annotation(d, k) {
                         resource::set_annotation(&mut m, k, v);
                     }
@@ -391,14 +444,23 @@ fn clear_render_status(kf: &mut Node) {
     if let Some(status) = kf.get_mut("status") {
         status.remove("renderStatus");
         if let Some(conds) = status.get_mut("conditions").and_then(Node::as_sequence_mut) {
-            conds.items.retain(|c| c.str_at(&["type"]) != Some(crate::kptfile::RENDERED));
+            conds
+                .items
+                .retain(|c| c.str_at(&["type"]) != Some(crate::kptfile::RENDERED));
         }
-        let empty_conditions = status.get("conditions").and_then(Node::as_sequence).is_some_and(|s| s.items.is_empty());
+        let empty_conditions = status
+            .get("conditions")
+            .and_then(Node::as_sequence)
+            .is_some_and(|s| s.items.is_empty());
         if empty_conditions {
             status.remove("conditions");
         }
     }
-    if kf.get("status").and_then(Node::as_mapping).is_some_and(|m| m.entries.is_empty()) {
+    if kf
+        .get("status")
+        .and_then(Node::as_mapping)
+        .is_some_and(|m| m.entries.is_empty())
+    {
         kf.remove("status");
     }
 }
@@ -453,7 +515,10 @@ fn is_default_kptfile(text: &str) -> bool {
             n.remove("upstream");
             n.remove("upstreamLock");
             clear_render_status(&mut n);
-            n.as_mapping().map(|m| m.keys().all(|k| matches!(k, "apiVersion" | "kind" | "metadata")))
+            n.as_mapping().map(|m| {
+                m.keys()
+                    .all(|k| matches!(k, "apiVersion" | "kind" | "metadata"))
+            })
         })
         .unwrap_or(false)
 }
@@ -463,12 +528,17 @@ fn normalized_resources(p: &str, text: &str) -> Option<String> {
     for n in &mut items {
         resource::remove_annotation(n, BLUEPRINT);
     }
-    package::emit_file(p, &items).ok()
+    package::emit_file(p, items).ok()
 }
 
 fn force_delete_replace(local: &Package, original: &Package, updated: &Package) -> Result<Package> {
     let kf = merged_kptfile_text(local, original, updated, "", true)?;
-    let mut files: BTreeMap<String, String> = updated.files.iter().filter(|(p, _)| p.as_str() != KPTFILE).map(|(p, t)| (p.clone(), t.clone())).collect();
+    let mut files: BTreeMap<String, String> = updated
+        .files
+        .iter()
+        .filter(|(p, _)| p.as_str() != KPTFILE)
+        .map(|(p, t)| (p.clone(), t.clone()))
+        .collect();
     match kf {
         Some(k) => {
             files.insert(KPTFILE.to_string(), k);

@@ -70,7 +70,11 @@ pub(crate) struct Failure {
 
 /// Render `pkg` (files relative to the map's top; the package root is the shallowest
 /// directory holding a Kptfile — without one nothing happens).
-pub async fn render(pkg: &Package, evaluator: &dyn Evaluator, opts: &RenderOptions) -> RenderOutcome {
+pub async fn render(
+    pkg: &Package,
+    evaluator: &dyn Evaluator,
+    opts: &RenderOptions,
+) -> RenderOutcome {
     let Some(root) = pkg.root_dir() else {
         return RenderOutcome {
             package: pkg.clone(),
@@ -94,7 +98,12 @@ pub async fn render(pkg: &Package, evaluator: &dyn Evaluator, opts: &RenderOptio
         .filter(|(p, _)| path::strip_dir(p, &root).is_none())
         .map(|(p, t)| (p.clone(), t.clone()))
         .collect();
-    files.extend(out.package.files.into_iter().map(|(p, t)| (path::join(&root, &p), t)));
+    files.extend(
+        out.package
+            .files
+            .into_iter()
+            .map(|(p, t)| (path::join(&root, &p), t)),
+    );
     out.package = Package { files };
     out
 }
@@ -107,7 +116,11 @@ fn dir_of_package_path(pp: &str) -> &str {
     pp.trim_start_matches('/')
 }
 
-async fn render_root(pkg: &Package, evaluator: &dyn Evaluator, opts: &RenderOptions) -> RenderOutcome {
+async fn render_root(
+    pkg: &Package,
+    evaluator: &dyn Evaluator,
+    opts: &RenderOptions,
+) -> RenderOutcome {
     let mut rec = Records::default();
     let root_kf = match pkg.files.get(KPTFILE).map(|t| Kptfile::parse(KPTFILE, t)) {
         Some(Ok(k)) => k,
@@ -255,7 +268,12 @@ async fn hydrate_bfs(
         })?;
         state.insert(dir.clone(), items);
     }
-    let all = |state: &BTreeMap<String, Vec<Node>>| order.iter().flat_map(|d| state[d].iter().cloned()).collect::<Vec<_>>();
+    let all = |state: &BTreeMap<String, Vec<Node>>| {
+        order
+            .iter()
+            .flat_map(|d| state[d].iter().cloned())
+            .collect::<Vec<_>>()
+    };
     for dir in &order {
         let mut input = Vec::new();
         for d in &order {
@@ -278,10 +296,10 @@ async fn hydrate_bfs(
         };
         // redistribute by package-path
         for d in &order {
-            if d == dir || path::strip_dir(d, dir).is_some() {
-                if let Some(v) = state.get_mut(d) {
-                    v.clear();
-                }
+            if (d == dir || path::strip_dir(d, dir).is_some())
+                && let Some(v) = state.get_mut(d)
+            {
+                v.clear();
             }
         }
         for n in output {
@@ -314,11 +332,13 @@ fn finish_success(pkg: &Package, mut items: Vec<Node>, opts: &RenderOptions) -> 
             attribute(n);
         }
     }
-    pkg.write(&items)
+    pkg.write_owned(items)
 }
 
 fn rebase(n: &mut Node) -> Result<()> {
-    let pp = resource::annotation(n, PACKAGE_PATH).unwrap_or("/").to_string();
+    let pp = resource::annotation(n, PACKAGE_PATH)
+        .unwrap_or("/")
+        .to_string();
     let (p, _) = resource::path_index(n);
     if let Some(p) = p {
         let full = path::clean(&path::join(dir_of_package_path(&pp), &path::clean(&p)?))?;
@@ -374,7 +394,7 @@ fn write_partial(pkg: &Package, mut items: Vec<Node>) -> Result<Package> {
     for n in &mut items {
         rebase(n)?;
     }
-    let written = pkg.write(&items)?;
+    let written = pkg.write_owned(items)?;
     let mut files = pkg.files.clone();
     for (p, t) in written.files {
         files.insert(p, t);
@@ -384,8 +404,12 @@ fn write_partial(pkg: &Package, mut items: Vec<Node>) -> Result<Package> {
 
 /// Set the root Kptfile's `Rendered` condition (and render status).
 fn write_status(mut pkg: Package, rec: &Records, error: Option<&str>) -> Package {
-    let Some(text) = pkg.files.get(KPTFILE) else { return pkg };
-    let Ok(doc) = yaml::parse_document(text) else { return pkg };
+    let Some(text) = pkg.files.get(KPTFILE) else {
+        return pkg;
+    };
+    let Ok(doc) = yaml::parse_document(text) else {
+        return pkg;
+    };
     let Some(mut root) = doc.root else { return pkg };
     let condition = match error {
         None => Condition {
@@ -406,8 +430,11 @@ fn write_status(mut pkg: Package, rec: &Records, error: Option<&str>) -> Package
         validation_steps: rec.validation_steps.clone(),
         error_summary: rec.error_summary.clone(),
     };
-    let has_rs = !rs.mutation_steps.is_empty() || !rs.validation_steps.is_empty() || !rs.error_summary.is_empty();
+    let has_rs = !rs.mutation_steps.is_empty()
+        || !rs.validation_steps.is_empty()
+        || !rs.error_summary.is_empty();
     kptfile::set_render_status(&mut root, &condition, has_rs.then_some(&rs));
-    pkg.files.insert(KPTFILE.to_string(), yaml::emit_node(&root));
+    pkg.files
+        .insert(KPTFILE.to_string(), yaml::emit_node(&root));
     pkg
 }

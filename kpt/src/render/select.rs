@@ -21,8 +21,9 @@ pub fn matches(s: &Selector, n: &Node) -> bool {
         return false;
     }
     let all_in = |want: &std::collections::BTreeMap<String, String>, key: &str| {
-        want.iter()
-            .all(|(k, v)| n.get_path(&["metadata", key, k]).and_then(Node::as_str) == Some(v.as_str()))
+        want.iter().all(|(k, v)| {
+            n.get_path(&["metadata", key, k]).and_then(Node::as_str) == Some(v.as_str())
+        })
     };
     all_in(&s.labels, "labels") && all_in(&s.annotations, "annotations")
 }
@@ -68,7 +69,9 @@ pub fn merge_back(input: Vec<Node>, selected: &[usize], output: Vec<Node>) -> Ve
             out.push(n);
             continue;
         }
-        let id = resource::annotation(&n, KPT_RESOURCE_ID).unwrap_or("").to_string();
+        let id = resource::annotation(&n, KPT_RESOURCE_ID)
+            .unwrap_or("")
+            .to_string();
         if let Some(o) = by_id.remove(&id) {
             out.push(o);
         }

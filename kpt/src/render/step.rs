@@ -7,7 +7,9 @@ use super::{Failure, Records, RenderOptions, package_path};
 use crate::fn_eval::{EvalOutput, Evaluator, FunctionRef};
 use crate::kptfile::{Function, Kptfile, PipelineStepResult};
 use crate::path;
-use crate::resource::{self, ID, INDEX, LEGACY_ID, LEGACY_INDEX, LEGACY_PATH, PACKAGE_PATH, PATH, ResourceList};
+use crate::resource::{
+    self, ID, INDEX, LEGACY_ID, LEGACY_INDEX, LEGACY_PATH, PACKAGE_PATH, PATH, ResourceList,
+};
 use crate::results::FunctionResult;
 use crate::yaml::{self, Node};
 
@@ -62,8 +64,13 @@ pub(crate) async fn run_pipeline(
     // every configPath must name a resource of this package
     for f in pipeline.mutators.iter().chain(&pipeline.validators) {
         if !f.config_path.is_empty() && config_from_path(&input, &pp, &f.config_path).is_none() {
-            let msg = format!("pkg {pp}: missing function config {:?} for function {:?}", f.config_path, f.display());
-            rec.error_summary.push_str(&format!("{}: {msg}\n", step_name(f)));
+            let msg = format!(
+                "pkg {pp}: missing function config {:?} for function {:?}",
+                f.config_path,
+                f.display()
+            );
+            rec.error_summary
+                .push_str(&format!("{}: {msg}\n", step_name(f)));
             return Err(fail(msg, input));
         }
     }
@@ -89,7 +96,11 @@ pub(crate) async fn run_pipeline(
 }
 
 fn step_name(f: &Function) -> String {
-    if f.name.is_empty() { f.display().to_string() } else { f.name.clone() }
+    if f.name.is_empty() {
+        f.display().to_string()
+    } else {
+        f.name.clone()
+    }
 }
 
 /// The current in-memory resource at `config_path` of package `pp`.
@@ -99,7 +110,11 @@ fn config_from_path(items: &[Node], pp: &str, config_path: &str) -> Option<Node>
         .iter()
         .find(|n| {
             resource::annotation(n, PACKAGE_PATH) == Some(pp)
-                && resource::path_index(n).0.and_then(|p| path::clean(&p).ok()).as_deref() == Some(want.as_str())
+                && resource::path_index(n)
+                    .0
+                    .and_then(|p| path::clean(&p).ok())
+                    .as_deref()
+                    == Some(want.as_str())
         })
         .cloned()
 }
@@ -144,13 +159,26 @@ async fn run_step(
         FunctionRef::Exec(f.exec.clone())
     };
     let mut fn_result = FunctionResult {
-        image: if f.image.is_empty() { String::new() } else { function.name().to_string() },
+        image: if f.image.is_empty() {
+            String::new()
+        } else {
+            function.name().to_string()
+        },
         exec_path: f.exec.clone(),
         ..FunctionResult::default()
     };
-    let step_fail = |rec: &mut Records, mut record: PipelineStepResult, fn_result: FunctionResult, msg: String| {
-        rec.error_summary.push_str(&format!("{name}: {}\n", record_error(&record, &msg)));
-        record.error_results = record.results.iter().filter(|r| r.is_error()).cloned().collect();
+    let step_fail = |rec: &mut Records,
+                     mut record: PipelineStepResult,
+                     fn_result: FunctionResult,
+                     msg: String| {
+        rec.error_summary
+            .push_str(&format!("{name}: {}\n", record_error(&record, &msg)));
+        record.error_results = record
+            .results
+            .iter()
+            .filter(|r| r.is_error())
+            .cloned()
+            .collect();
         push_record(rec, phase, record);
         rec.results.items.push(fn_result);
         Err(msg)
@@ -174,20 +202,25 @@ async fn run_step(
     };
 
     // selection
-    let with_selectors = f.selectors.iter().any(|s| !s.is_empty()) || f.exclude.iter().any(|s| !s.is_empty());
+    let with_selectors =
+        f.selectors.iter().any(|s| !s.is_empty()) || f.exclude.iter().any(|s| !s.is_empty());
     let mut all: Vec<Node> = input.to_vec();
     if with_selectors {
         select::stamp_ids(&mut all);
     }
     let selected_idx = select::select(&all, &f.selectors, &f.exclude);
-    let mut selected: Vec<Node> = selected_idx.iter().map(|&i| all[i].clone()).collect();
-    // ids for comment/order copy-back
-    let mut originals: HashMap<String, Node> = HashMap::new();
+    let mut selected: Vec<Node> = if with_selectors {
+        selected_idx.iter().map(|&i| all[i].clone()).collect()
+    } else {
+        std::mem::take(&mut all)
+    };
+    // ids for comment/order copy-back: id → position in `input`
+    let mut originals: HashMap<String, &Node> = HashMap::new();
     for (i, n) in selected.iter_mut().enumerate() {
         let id = (i + 1).to_string();
         resource::set_annotation(n, ID, &id);
         resource::set_annotation(n, LEGACY_ID, &id);
-        originals.insert(id, n.clone());
+        originals.insert(id, &input[selected_idx[i]]);
     }
     let rl = ResourceList {
         items: selected,
@@ -218,7 +251,11 @@ async fn run_step(
         record.results = rl.results.clone();
     }
     if out.exit_code != 0 {
-        let mut msg = format!("pkg {pp}: function {:?} failed with exit code {}", function.name(), out.exit_code);
+        let mut msg = format!(
+            "pkg {pp}: function {:?} failed with exit code {}",
+            function.name(),
+            out.exit_code
+        );
         let detail = stderr.trim();
         if !detail.is_empty() {
             msg.push_str(": ");
@@ -229,19 +266,31 @@ async fn run_step(
     let rl = match parsed {
         Ok(rl) => rl,
         Err(e) => {
-            let msg = format!("pkg {pp}: function {:?} returned an invalid ResourceList: {e}", function.name());
+            let msg = format!(
+                "pkg {pp}: function {:?} returned an invalid ResourceList: {e}",
+                function.name()
+            );
             record.exit_code = 1;
             fn_result.exit_code = 1;
             return step_fail(rec, record, fn_result, msg);
         }
     };
     if phase == Phase::Validator {
-        record.error_results = record.results.iter().filter(|r| r.is_error()).cloned().collect();
+        record.error_results = record
+            .results
+            .iter()
+            .filter(|r| r.is_error())
+            .cloned()
+            .collect();
         push_record(rec, phase, record);
         rec.results.items.push(fn_result);
         return Ok(input.to_vec());
     }
-    let config_dir = if f.config_path.is_empty() { String::new() } else { path::parent(&f.config_path).to_string() };
+    let config_dir = if f.config_path.is_empty() {
+        String::new()
+    } else {
+        path::parent(&f.config_path).to_string()
+    };
     let output = match post_process(rl.items, &originals, pp, &config_dir) {
         Ok(o) => o,
         Err(e) => {
@@ -251,7 +300,12 @@ async fn run_step(
             return step_fail(rec, record, fn_result, msg);
         }
     };
-    record.error_results = record.results.iter().filter(|r| r.is_error()).cloned().collect();
+    record.error_results = record
+        .results
+        .iter()
+        .filter(|r| r.is_error())
+        .cloned()
+        .collect();
     push_record(rec, phase, record);
     rec.results.items.push(fn_result);
     if with_selectors {
@@ -282,7 +336,7 @@ fn push_record(rec: &mut Records, phase: Phase, record: PipelineStepResult) {
 /// the path invariants and KRM-ness.
 fn post_process(
     items: Vec<Node>,
-    originals: &HashMap<String, Node>,
+    originals: &HashMap<String, &Node>,
     pp: &str,
     config_dir: &str,
 ) -> Result<Vec<Node>, String> {
@@ -292,14 +346,16 @@ fn post_process(
         let id = resource::annotation(&n, ID)
             .or_else(|| resource::annotation(&n, LEGACY_ID))
             .map(str::to_string);
-        let original = id.as_ref().and_then(|id| originals.get(id));
+        let original = id.as_ref().and_then(|id| originals.get(id)).copied();
         if let Some(orig) = original {
             yaml::heal(orig, &mut n);
         }
         resource::remove_annotation(&mut n, ID);
         resource::remove_annotation(&mut n, LEGACY_ID);
         if let Some(reason) = resource::not_krm_reason(&n) {
-            return Err(format!("output resource list must contain only KRM resources ({reason})"));
+            return Err(format!(
+                "output resource list must contain only KRM resources ({reason})"
+            ));
         }
         reconcile(&mut n, original, PATH, LEGACY_PATH)?;
         reconcile(&mut n, original, INDEX, LEGACY_INDEX)?;
@@ -309,9 +365,12 @@ fn post_process(
         let (p, idx) = resource::path_index(&n);
         match p {
             Some(p) => {
-                let clean = path::clean(&p).map_err(|e| format!("resource {}: {e}", resource::ResourceId::of(&n)))?;
+                let clean = path::clean(&p)
+                    .map_err(|e| format!("resource {}: {e}", resource::ResourceId::of(&n)))?;
                 let key = (
-                    resource::annotation(&n, PACKAGE_PATH).unwrap_or("").to_string(),
+                    resource::annotation(&n, PACKAGE_PATH)
+                        .unwrap_or("")
+                        .to_string(),
                     clean,
                     idx.map(|i| i.to_string()).unwrap_or_default(),
                 );
@@ -341,13 +400,17 @@ fn reconcile(n: &mut Node, original: Option<&Node>, new: &str, legacy: &str) -> 
         (Some(a), None) => resource::set_annotation(n, legacy, &a),
         (None, Some(b)) => resource::set_annotation(n, new, &b),
         (Some(a), Some(b)) if a != b => {
-            let before = original.and_then(|o| resource::annotation(o, new)).map(str::to_string);
+            let before = original
+                .and_then(|o| resource::annotation(o, new))
+                .map(str::to_string);
             if before.as_deref() == Some(a.as_str()) {
                 resource::set_annotation(n, new, &b);
             } else if before.as_deref() == Some(b.as_str()) {
                 resource::set_annotation(n, legacy, &a);
             } else {
-                return Err(format!("annotations {new} ({a:?}) and {legacy} ({b:?}) are inconsistent"));
+                return Err(format!(
+                    "annotations {new} ({a:?}) and {legacy} ({b:?}) are inconsistent"
+                ));
             }
         }
         _ => {}

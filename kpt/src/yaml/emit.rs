@@ -177,10 +177,18 @@ fn value_after(k: &Node, v: &Node, indent: usize, out: &mut String) {
             head(&v.comments.head, ind, out);
             sequence(s, ind, false, out);
         }
-        Value::Scalar(s) if is_block(s) || (s.value.contains('\n') && s.raw.is_none() && literal_ok(&s.value)) => {
+        Value::Scalar(s)
+            if is_block(s)
+                || (s.value.contains('\n') && s.raw.is_none() && literal_ok(&s.value)) =>
+        {
             out.push_str(&props);
             out.push(' ');
-            block_scalar(s, v.comments.line.as_deref().or(key_comment), indent + 2, out);
+            block_scalar(
+                s,
+                v.comments.line.as_deref().or(key_comment),
+                indent + 2,
+                out,
+            );
         }
         _ => {
             let null = v.is_null() && v.tag.is_none() && v.as_str() == Some("");
@@ -198,13 +206,24 @@ fn value_after(k: &Node, v: &Node, indent: usize, out: &mut String) {
 }
 
 fn sequence(s: &Sequence, indent: usize, inline_first: bool, out: &mut String) {
-    for (i, item) in s.items.iter().enumerate() {
+    sequence_items(&s.items, indent, inline_first, out);
+    head(&s.foot, indent, out);
+}
+
+/// Emit block sequence items (`- …`) at `indent`.
+pub fn emit_items(items: &[Node], indent: usize, out: &mut String) {
+    sequence_items(items, indent, false, out);
+}
+
+fn sequence_items(items: &[Node], indent: usize, inline_first: bool, out: &mut String) {
+    for (i, item) in items.iter().enumerate() {
         let first_inline = i == 0 && inline_first;
         if !first_inline {
             head(&item.comments.head, indent, out);
         }
         let props = props(item);
-        let plain_block = is_block_collection(item) && item.comments.line.is_none() && props.is_empty();
+        let plain_block =
+            is_block_collection(item) && item.comments.line.is_none() && props.is_empty();
         if plain_block && let Value::Mapping(m) = &item.value {
             // comments above the first key go above the `- `
             if !first_inline {
@@ -236,7 +255,10 @@ fn sequence(s: &Sequence, indent: usize, inline_first: bool, out: &mut String) {
                 out.push('\n');
                 sequence(inner, indent + 2, false, out);
             }
-            Value::Scalar(sc) if is_block(sc) || (sc.value.contains('\n') && sc.raw.is_none() && literal_ok(&sc.value)) => {
+            Value::Scalar(sc)
+                if is_block(sc)
+                    || (sc.value.contains('\n') && sc.raw.is_none() && literal_ok(&sc.value)) =>
+            {
                 out.push_str(&props);
                 out.push(' ');
                 block_scalar(sc, item.comments.line.as_deref(), indent + 2, out);
@@ -253,13 +275,13 @@ fn sequence(s: &Sequence, indent: usize, inline_first: bool, out: &mut String) {
             }
         }
     }
-    head(&s.foot, indent, out);
 }
 
 /// Whether a multi-line string can be a literal block (no trailing spaces on lines,
 /// no control characters, no leading blank-with-spaces weirdness).
 fn literal_ok(v: &str) -> bool {
-    !v.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
+    !v.chars()
+        .any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
         && !v.split('\n').any(|l| l.ends_with(' ') || l.ends_with('\t'))
 }
 
@@ -270,7 +292,8 @@ fn block_scalar(s: &Scalar, comment: Option<&str>, indent: usize, out: &mut Stri
         let mut parts = raw.split('\n');
         let header = parts.next().unwrap_or("|");
         let lines: Vec<&str> = parts.collect();
-        if decode_block(header, &lines) == s.value && (!header.bytes().any(|b| b.is_ascii_digit())) {
+        if decode_block(header, &lines) == s.value && (!header.bytes().any(|b| b.is_ascii_digit()))
+        {
             out.push_str(header);
             line_comment(comment, out);
             out.push('\n');
@@ -286,7 +309,11 @@ fn block_scalar(s: &Scalar, comment: Option<&str>, indent: usize, out: &mut Stri
     }
     let v = &s.value;
     let (chomp, body) = if let Some(b) = v.strip_suffix('\n') {
-        if b.ends_with('\n') || b.is_empty() { ("+", b) } else { ("", b) }
+        if b.ends_with('\n') || b.is_empty() {
+            ("+", b)
+        } else {
+            ("", b)
+        }
     } else {
         ("-", v.as_str())
     };
@@ -361,7 +388,10 @@ fn inline(n: &Node, flow: bool, out: &mut String) {
 
 fn scalar(s: &Scalar, flow: bool, out: &mut String) {
     if let Some(raw) = &s.raw
-        && matches!(s.style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted)
+        && matches!(
+            s.style,
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
+        )
         && decode_quoted(raw).as_deref() == Some(s.value.as_str())
     {
         out.push_str(raw);
@@ -410,7 +440,9 @@ pub fn plain_safe(s: &str) -> bool {
 
 fn plain_safe_in(s: &str, flow: bool) -> bool {
     let b = s.as_bytes();
-    let Some(&first) = b.first() else { return false };
+    let Some(&first) = b.first() else {
+        return false;
+    };
     if first == b' ' || b[b.len() - 1] == b' ' || first == b'\t' || b[b.len() - 1] == b'\t' {
         return false;
     }
@@ -424,8 +456,8 @@ fn plain_safe_in(s: &str, flow: bool) -> bool {
                 return false;
             }
         }
-        b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@'
-        | b'`' => return false,
+        b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => return false,
         _ => {}
     }
     if s.starts_with("---") || s.starts_with("...") {
@@ -435,7 +467,8 @@ fn plain_safe_in(s: &str, flow: bool) -> bool {
         return false;
     }
     for (i, c) in s.char_indices() {
-        if c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}' {
+        if c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
+        {
             return false;
         }
         match c {

@@ -26,7 +26,10 @@ fn heal_node(src: &Node, dst: &mut Node, depth: usize) {
     match (&src.value, &mut dst.value) {
         (Value::Scalar(a), Value::Scalar(b)) => {
             let same_typed = || {
-                !is_string_scalar(src) && !dst_is_str && super::json::to_json(src) == super::json::to_json(&Node::new(Value::Scalar(b.clone())))
+                !is_string_scalar(src)
+                    && !dst_is_str
+                    && super::json::to_json(src)
+                        == super::json::to_json(&Node::new(Value::Scalar(b.clone())))
             };
             if (src.is_null() && dst_is_null) || (a.value != b.value && same_typed()) {
                 *b = a.clone();
@@ -53,7 +56,9 @@ fn heal_node(src: &Node, dst: &mut Node, depth: usize) {
                 }
             }
             // field order: input order first, new fields keep their relative order after
-            let pos = |k: Option<&str>| k.and_then(|k| a.entries.iter().position(|e| e.key.as_str() == Some(k)));
+            let pos = |k: Option<&str>| {
+                k.and_then(|k| a.entries.iter().position(|e| e.key.as_str() == Some(k)))
+            };
             let mut keyed: Vec<(usize, usize)> = b
                 .entries
                 .iter()
@@ -62,7 +67,10 @@ fn heal_node(src: &Node, dst: &mut Node, depth: usize) {
                 .collect();
             if keyed.windows(2).any(|w| w[0].0 > w[1].0) {
                 keyed.sort();
-                let mut old: Vec<Option<_>> = std::mem::take(&mut b.entries).into_iter().map(Some).collect();
+                let mut old: Vec<Option<_>> = std::mem::take(&mut b.entries)
+                    .into_iter()
+                    .map(Some)
+                    .collect();
                 b.entries = keyed.iter().filter_map(|(_, i)| old[*i].take()).collect();
             }
         }
@@ -74,11 +82,19 @@ fn heal_node(src: &Node, dst: &mut Node, depth: usize) {
             if a.flow && !b.items.is_empty() {
                 b.flow = true;
             }
-            let by_name = |items: &[Node]| items.iter().all(|i| i.get("name").and_then(Node::as_str).is_some());
+            let by_name = |items: &[Node]| {
+                items
+                    .iter()
+                    .all(|i| i.get("name").and_then(Node::as_str).is_some())
+            };
             if !a.items.is_empty() && by_name(&a.items) && by_name(&b.items) {
                 for item in &mut b.items {
                     let name = item.get("name").and_then(Node::as_str).map(str::to_string);
-                    if let Some(si) = a.items.iter().find(|s| s.get("name").and_then(Node::as_str) == name.as_deref()) {
+                    if let Some(si) = a
+                        .items
+                        .iter()
+                        .find(|s| s.get("name").and_then(Node::as_str) == name.as_deref())
+                    {
                         heal_node(si, item, depth + 1);
                     }
                 }
@@ -86,7 +102,8 @@ fn heal_node(src: &Node, dst: &mut Node, depth: usize) {
                 for (si, item) in a.items.iter().zip(b.items.iter_mut()) {
                     let comparable = match (&si.value, &item.value) {
                         (Value::Scalar(_), Value::Scalar(_)) => si.same_data(item),
-                        (Value::Mapping(_), Value::Mapping(_)) | (Value::Sequence(_), Value::Sequence(_)) => true,
+                        (Value::Mapping(_), Value::Mapping(_))
+                        | (Value::Sequence(_), Value::Sequence(_)) => true,
                         _ => false,
                     };
                     if comparable {

@@ -42,7 +42,9 @@ fn convert(n: &Node, anchors: &HashMap<&str, &Node>, depth: usize) -> Json {
             Resolved::Null => Json::Null,
             Resolved::Bool(b) => Json::Bool(b),
             Resolved::Int(i) => Json::Number(i.into()),
-            Resolved::Float(f) => Number::from_f64(f).map_or_else(|| Json::String(s.value.clone()), Json::Number),
+            Resolved::Float(f) => {
+                Number::from_f64(f).map_or_else(|| Json::String(s.value.clone()), Json::Number)
+            }
             Resolved::Str => Json::String(s.value.clone()),
         },
         Value::Mapping(m) => {
@@ -66,8 +68,15 @@ fn convert(n: &Node, anchors: &HashMap<&str, &Node>, depth: usize) -> Json {
             }
             Json::Object(out)
         }
-        Value::Sequence(s) => Json::Array(s.items.iter().map(|i| convert(i, anchors, depth + 1)).collect()),
-        Value::Alias(a) => anchors.get(a.as_str()).map_or(Json::Null, |t| convert(t, anchors, depth + 1)),
+        Value::Sequence(s) => Json::Array(
+            s.items
+                .iter()
+                .map(|i| convert(i, anchors, depth + 1))
+                .collect(),
+        ),
+        Value::Alias(a) => anchors
+            .get(a.as_str())
+            .map_or(Json::Null, |t| convert(t, anchors, depth + 1)),
     }
 }
 

@@ -145,7 +145,9 @@ impl Node {
     /// A string scalar, quoted when plain text would read as something else.
     pub fn string(s: impl Into<String>) -> Self {
         let value = s.into();
-        let style = if crate::yaml::emit::plain_safe(&value) && crate::yaml::resolve::is_plain_string(&value) {
+        let style = if crate::yaml::emit::plain_safe(&value)
+            && crate::yaml::resolve::is_plain_string(&value)
+        {
             ScalarStyle::Plain
         } else {
             ScalarStyle::DoubleQuoted
@@ -201,7 +203,8 @@ impl Node {
                 if let Some(t) = &self.tag {
                     return t == "!!null";
                 }
-                s.style == ScalarStyle::Plain && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL")
+                s.style == ScalarStyle::Plain
+                    && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL")
             }
             _ => false,
         }
@@ -290,7 +293,11 @@ impl Node {
             }
             n = m.get_mut(k)?;
         }
-        if n.as_mapping().is_some() { Some(n) } else { None }
+        if n.as_mapping().is_some() {
+            Some(n)
+        } else {
+            None
+        }
     }
 
     /// True when the two nodes hold the same data (comments and styles ignored,
@@ -307,7 +314,10 @@ impl Node {
                 );
                 match (sa, sb) {
                     (true, true) => a.value == b.value,
-                    (false, false) => a.value == b.value || crate::yaml::to_json(self) == crate::yaml::to_json(other),
+                    (false, false) => {
+                        a.value == b.value
+                            || crate::yaml::to_json(self) == crate::yaml::to_json(other)
+                    }
                     _ => false,
                 }
             }
@@ -321,7 +331,8 @@ impl Node {
                     })
             }
             (Value::Sequence(a), Value::Sequence(b)) => {
-                a.items.len() == b.items.len() && a.items.iter().zip(&b.items).all(|(x, y)| x.same_data(y))
+                a.items.len() == b.items.len()
+                    && a.items.iter().zip(&b.items).all(|(x, y)| x.same_data(y))
             }
             (Value::Alias(a), Value::Alias(b)) => a == b,
             _ => false,
@@ -374,7 +385,9 @@ impl Mapping {
 
     /// The entry for `key`, mutably.
     pub fn entry_mut(&mut self, key: &str) -> Option<&mut Entry> {
-        self.entries.iter_mut().find(|e| e.key.as_str() == Some(key))
+        self.entries
+            .iter_mut()
+            .find(|e| e.key.as_str() == Some(key))
     }
 
     /// Set `key` (keeping an existing entry's key comments and position).
@@ -394,7 +407,10 @@ impl Mapping {
 
     /// Remove `key`.
     pub fn remove(&mut self, key: &str) -> Option<Node> {
-        let i = self.entries.iter().position(|e| e.key.as_str() == Some(key))?;
+        let i = self
+            .entries
+            .iter()
+            .position(|e| e.key.as_str() == Some(key))?;
         Some(self.entries.remove(i).value)
     }
 

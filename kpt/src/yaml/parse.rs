@@ -35,7 +35,11 @@ pub fn parse_document(text: &str) -> Result<Document> {
     let mut s = parse_stream(text)?;
     let n = s.docs.iter().filter(|d| d.root.is_some()).count();
     if n > 1 {
-        return Err(YamlError::new(1, 1, "expected a single YAML document, found several"));
+        return Err(YamlError::new(
+            1,
+            1,
+            "expected a single YAML document, found several",
+        ));
     }
     let i = s.docs.iter().position(|d| d.root.is_some()).unwrap_or(0);
     if s.docs.is_empty() {
@@ -152,7 +156,10 @@ impl<'a> Parser<'a> {
                 i += 1;
             }
             let indent = i - pos;
-            let end = self.src[i..].iter().position(|&b| b == b'\n').map_or(self.src.len(), |e| i + e);
+            let end = self.src[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(self.src.len(), |e| i + e);
             let rest = &self.text[i..end];
             let trimmed = rest.trim_end();
             if trimmed.is_empty() {
@@ -212,7 +219,11 @@ impl<'a> Parser<'a> {
                 && !la.marker
             {
                 let _ = start;
-                return Err(YamlError::new(line, indent + 1, "unexpected content after the document"));
+                return Err(YamlError::new(
+                    line,
+                    indent + 1,
+                    "unexpected content after the document",
+                ));
             }
             doc.foot = la.comments.into_iter().map(|(c, _)| c).collect();
             match la.content {
@@ -233,7 +244,8 @@ impl<'a> Parser<'a> {
                         let la = self.lookahead()?;
                         match la.content {
                             None => {
-                                let rest: Vec<String> = la.comments.into_iter().map(|(c, _)| c).collect();
+                                let rest: Vec<String> =
+                                    la.comments.into_iter().map(|(c, _)| c).collect();
                                 if rest.iter().any(|c| !c.is_empty()) {
                                     docs.push(Document {
                                         foot: rest,
@@ -377,7 +389,9 @@ impl<'a> Parser<'a> {
                 while k < rest.len() && rest[k] == b' ' {
                     k += 1;
                 }
-                Ok(k < rest.len() && rest[k] == b':' && matches!(rest.get(k + 1), None | Some(b' ' | b'\t')))
+                Ok(k < rest.len()
+                    && rest[k] == b':'
+                    && matches!(rest.get(k + 1), None | Some(b' ' | b'\t')))
             }
             Some(b'[' | b'{' | b'|' | b'>' | b'#' | b'*') | None => Ok(false),
             Some(b'?') if matches!(rest.get(i + 1), None | Some(b' ')) => {
@@ -419,7 +433,11 @@ impl<'a> Parser<'a> {
                     }
                 }
                 Some((_, ind, l)) if ind > indent && !la.marker => {
-                    return Err(YamlError::new(l, ind + 1, "mapping values are not allowed in this context (bad indentation)"));
+                    return Err(YamlError::new(
+                        l,
+                        ind + 1,
+                        "mapping values are not allowed in this context (bad indentation)",
+                    ));
                 }
                 _ => {
                     m.foot = self.take_foot(&la, indent);
@@ -487,7 +505,11 @@ impl<'a> Parser<'a> {
                     break;
                 }
                 Some((_, ind, l)) if ind > indent && !la.marker => {
-                    return Err(YamlError::new(l, ind + 1, "did not find expected '-' indicator (bad indentation)"));
+                    return Err(YamlError::new(
+                        l,
+                        ind + 1,
+                        "did not find expected '-' indicator (bad indentation)",
+                    ));
                 }
                 _ => {
                     s.foot = self.take_foot(&la, indent);
@@ -553,7 +575,12 @@ impl<'a> Parser<'a> {
 
     /// Parse the value after `key:` or `- ` (or a document root). Returns the node and,
     /// when the value is a block that starts on the next line, the comment on this line.
-    fn value(&mut self, parent_indent: isize, compact_seq_ok: bool, inline_map_ok: bool) -> Result<(Node, Option<String>)> {
+    fn value(
+        &mut self,
+        parent_indent: isize,
+        compact_seq_ok: bool,
+        inline_map_ok: bool,
+    ) -> Result<(Node, Option<String>)> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return self.err("document is nested too deeply");
@@ -563,7 +590,12 @@ impl<'a> Parser<'a> {
         r
     }
 
-    fn value_inner(&mut self, parent_indent: isize, compact_seq_ok: bool, inline_map_ok: bool) -> Result<(Node, Option<String>)> {
+    fn value_inner(
+        &mut self,
+        parent_indent: isize,
+        compact_seq_ok: bool,
+        inline_map_ok: bool,
+    ) -> Result<(Node, Option<String>)> {
         self.skip_spaces();
         let (tag, anchor) = self.props()?;
         let mut node;
@@ -580,11 +612,16 @@ impl<'a> Parser<'a> {
                     Some((start, ind, _)) if !la.marker => {
                         let is_dash = self.src.get(start + ind) == Some(&b'-')
                             && Self::is_blank_or_eol(self.src.get(start + ind + 1).copied());
-                        (ind as isize) > parent_indent || (compact_seq_ok && is_dash && ind as isize == parent_indent)
+                        (ind as isize) > parent_indent
+                            || (compact_seq_ok && is_dash && ind as isize == parent_indent)
                     }
                     _ => false,
                 };
-                node = if child { self.block(parent_indent, 0)? } else { Node::null() };
+                node = if child {
+                    self.block(parent_indent, 0)?
+                } else {
+                    Node::null()
+                };
             }
             Some(b'|') | Some(b'>') => {
                 node = self.block_scalar(parent_indent)?;
@@ -636,7 +673,10 @@ impl<'a> Parser<'a> {
                 self.next_line();
             }
             None | Some(b'\n') => self.next_line(),
-            Some(_) => return self.err("did not find expected end of value (unexpected characters after it)"),
+            Some(_) => {
+                return self
+                    .err("did not find expected end of value (unexpected characters after it)");
+            }
         }
         Ok(())
     }
@@ -680,7 +720,9 @@ impl<'a> Parser<'a> {
                 {
                     self.seek_line(start, l);
                     self.pos += ind;
-                    if self.line_has_key()? || (self.peek() == Some(b'-') && Self::is_blank_or_eol(self.peek_at(1))) {
+                    if self.line_has_key()?
+                        || (self.peek() == Some(b'-') && Self::is_blank_or_eol(self.peek_at(1)))
+                    {
                         (self.pos, self.line, self.line_start) = save;
                         break;
                     }
@@ -729,7 +771,11 @@ impl<'a> Parser<'a> {
         let mut multiline = false;
         loop {
             let Some(b) = self.peek() else {
-                return Err(YamlError::new(line, start_col + 1, "found unexpected end of stream while scanning a quoted scalar"));
+                return Err(YamlError::new(
+                    line,
+                    start_col + 1,
+                    "found unexpected end of stream while scanning a quoted scalar",
+                ));
             };
             match b {
                 b'"' => {
@@ -770,7 +816,9 @@ impl<'a> Parser<'a> {
                             let c = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32);
                             match c {
                                 Some(c) if hex.len() == n => out.push(c),
-                                _ => return self.err("found an invalid escape sequence in a double-quoted scalar"),
+                                _ => return self.err(
+                                    "found an invalid escape sequence in a double-quoted scalar",
+                                ),
                             }
                             self.pos += n;
                         }
@@ -781,7 +829,11 @@ impl<'a> Parser<'a> {
                             self.line_start = self.pos;
                             self.skip_spaces();
                         }
-                        _ => return self.err("found unknown escape character while parsing a quoted scalar"),
+                        _ => {
+                            return self.err(
+                                "found unknown escape character while parsing a quoted scalar",
+                            );
+                        }
                     }
                 }
                 b'\n' => {
@@ -795,7 +847,11 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let raw = if multiline { None } else { Some(self.text[start..self.pos].to_string()) };
+        let raw = if multiline {
+            None
+        } else {
+            Some(self.text[start..self.pos].to_string())
+        };
         let mut n = Node::new(Value::Scalar(Scalar {
             value: out,
             style: ScalarStyle::DoubleQuoted,
@@ -841,7 +897,11 @@ impl<'a> Parser<'a> {
         let mut multiline = false;
         loop {
             let Some(b) = self.peek() else {
-                return Err(YamlError::new(line, start_col + 1, "found unexpected end of stream while scanning a quoted scalar"));
+                return Err(YamlError::new(
+                    line,
+                    start_col + 1,
+                    "found unexpected end of stream while scanning a quoted scalar",
+                ));
             };
             match b {
                 b'\'' => {
@@ -864,7 +924,11 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let raw = if multiline { None } else { Some(self.text[start..self.pos].to_string()) };
+        let raw = if multiline {
+            None
+        } else {
+            Some(self.text[start..self.pos].to_string())
+        };
         let mut n = Node::new(Value::Scalar(Scalar {
             value: out,
             style: ScalarStyle::SingleQuoted,
@@ -904,10 +968,18 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(b'#') => comment = Some(self.rest_of_line().trim_end().to_string()),
             None | Some(b'\n') => {}
-            _ => return self.err("did not find expected comment or line break after a block scalar header"),
+            _ => {
+                return self.err(
+                    "did not find expected comment or line break after a block scalar header",
+                );
+            }
         }
         self.next_line();
-        let base = if parent_indent < 0 { 0 } else { parent_indent as usize };
+        let base = if parent_indent < 0 {
+            0
+        } else {
+            parent_indent as usize
+        };
         let mut indent = explicit.map(|e| base + e);
         let mut lines: Vec<&str> = Vec::new();
         loop {
@@ -936,7 +1008,10 @@ impl<'a> Parser<'a> {
             lines.push(&l[ind..]);
             self.next_line();
         }
-        let content_end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+        let content_end = lines
+            .iter()
+            .rposition(|l| !l.is_empty())
+            .map_or(0, |i| i + 1);
         let trailing = lines.len() - content_end;
         let kept = if chomp == 1 { lines.len() } else { content_end };
         let value = decode_block(&header, &lines[..kept]);
@@ -960,7 +1035,11 @@ impl<'a> Parser<'a> {
                 back -= 1;
             }
         }
-        let style = if literal { ScalarStyle::Literal } else { ScalarStyle::Folded };
+        let style = if literal {
+            ScalarStyle::Literal
+        } else {
+            ScalarStyle::Folded
+        };
         let mut n = Node::new(Value::Scalar(Scalar {
             value,
             style,
@@ -986,7 +1065,10 @@ impl<'a> Parser<'a> {
         loop {
             self.flow_space()?;
             match self.peek() {
-                None => return self.err("did not find expected ',' or closing bracket in a flow collection"),
+                None => {
+                    return self
+                        .err("did not find expected ',' or closing bracket in a flow collection");
+                }
                 Some(b) if b == close => {
                     self.pos += 1;
                     break;
@@ -1004,18 +1086,27 @@ impl<'a> Parser<'a> {
                     self.flow_scalar_or_collection(parent_indent)?
                 };
                 if close == b'}' {
-                    entries.push(Entry { key: first, value: v });
+                    entries.push(Entry {
+                        key: first,
+                        value: v,
+                    });
                 } else {
                     // single-pair mapping inside a sequence
                     let mut m = Mapping {
                         flow: true,
                         ..Mapping::default()
                     };
-                    m.entries.push(Entry { key: first, value: v });
+                    m.entries.push(Entry {
+                        key: first,
+                        value: v,
+                    });
                     items.push(Node::new(Value::Mapping(m)));
                 }
             } else if close == b'}' {
-                entries.push(Entry { key: first, value: Node::null() });
+                entries.push(Entry {
+                    key: first,
+                    value: Node::null(),
+                });
             } else {
                 items.push(first);
             }
@@ -1023,7 +1114,10 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b) if b == close => {}
-                _ => return self.err("did not find expected ',' or closing bracket in a flow collection"),
+                _ => {
+                    return self
+                        .err("did not find expected ',' or closing bracket in a flow collection");
+                }
             }
         }
         self.depth -= 1;
@@ -1077,7 +1171,12 @@ impl<'a> Parser<'a> {
                     if matches!(b, b',' | b']' | b'}' | b'[' | b'{' | b'\n') {
                         break;
                     }
-                    if b == b':' && matches!(self.peek_at(1), Some(b' ' | b',' | b']' | b'}' | b'\n') | None) {
+                    if b == b':'
+                        && matches!(
+                            self.peek_at(1),
+                            Some(b' ' | b',' | b']' | b'}' | b'\n') | None
+                        )
+                    {
                         break;
                     }
                     if b == b'#' && self.pos > start && matches!(self.src[self.pos - 1], b' ') {
@@ -1111,7 +1210,6 @@ enum Kind {
 fn push_doc(docs: &mut Vec<Document>, doc: Document) {
     docs.push(doc);
 }
-
 
 fn utf8_len(b: u8) -> usize {
     match b {
@@ -1149,10 +1247,17 @@ pub(crate) fn decode_block(header: &str, lines: &[&str]) -> String {
     } else {
         0
     };
-    let content_end = lines.iter().rposition(|l| !l.is_empty()).map_or(0, |i| i + 1);
+    let content_end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(0, |i| i + 1);
     let trailing = lines.len() - content_end;
     let body = &lines[..content_end];
-    let mut value = if literal { body.join("\n") } else { fold_lines(body) };
+    let mut value = if literal {
+        body.join("\n")
+    } else {
+        fold_lines(body)
+    };
     if chomp >= 0 && content_end > 0 {
         value.push('\n');
     }

@@ -18,7 +18,11 @@ pub struct FakeEvaluator {
 }
 
 impl FakeEvaluator {
-    pub fn with(mut self, image: &str, f: impl Fn(ResourceList) -> (ResourceList, String, i32) + Send + Sync + 'static) -> Self {
+    pub fn with(
+        mut self,
+        image: &str,
+        f: impl Fn(ResourceList) -> (ResourceList, String, i32) + Send + Sync + 'static,
+    ) -> Self {
         self.fns.insert(image.to_string(), Box::new(f));
         self
     }
@@ -29,13 +33,30 @@ impl FakeEvaluator {
 }
 
 impl Evaluator for FakeEvaluator {
-    fn evaluate<'a>(&'a self, function: &'a FunctionRef, resource_list: &'a [u8]) -> EvalFuture<'a> {
+    fn evaluate<'a>(
+        &'a self,
+        function: &'a FunctionRef,
+        resource_list: &'a [u8],
+    ) -> EvalFuture<'a> {
         Box::pin(async move {
             let name = function.name().to_string();
             let input = String::from_utf8(resource_list.to_vec()).unwrap();
-            self.calls.lock().unwrap().push((name.clone(), input.clone()));
-            let short = name.rsplit('/').next().unwrap().split(':').next().unwrap().to_string();
-            let f = self.fns.get(&short).ok_or(EvalError::NotFound(name.clone()))?;
+            self.calls
+                .lock()
+                .unwrap()
+                .push((name.clone(), input.clone()));
+            let short = name
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+                .to_string();
+            let f = self
+                .fns
+                .get(&short)
+                .ok_or(EvalError::NotFound(name.clone()))?;
             let rl = ResourceList::from_yaml(&input).unwrap();
             let (out, stderr, code) = f(rl);
             Ok(EvalOutput {
@@ -76,7 +97,9 @@ fn sort_keys(v: &serde_json::Value) -> serde_json::Value {
 }
 
 /// set-namespace-like function (via JSON, so comments must be healed by render).
-pub fn set_namespace(ns: &'static str) -> impl Fn(ResourceList) -> (ResourceList, String, i32) + Send + Sync {
+pub fn set_namespace(
+    ns: &'static str,
+) -> impl Fn(ResourceList) -> (ResourceList, String, i32) + Send + Sync {
     move |rl: ResourceList| {
         let ns = rl
             .function_config
@@ -88,14 +111,29 @@ pub fn set_namespace(ns: &'static str) -> impl Fn(ResourceList) -> (ResourceList
             if n.str_at(&["kind"]) == Some("Kptfile") {
                 continue;
             }
-            n.ensure_mapping(&["metadata"]).unwrap().set("namespace", yaml::Node::string(ns.clone()));
+            n.ensure_mapping(&["metadata"])
+                .unwrap()
+                .set("namespace", yaml::Node::string(ns.clone()));
         }
-        (ResourceList { items, ..ResourceList::default() }, String::new(), 0)
+        (
+            ResourceList {
+                items,
+                ..ResourceList::default()
+            },
+            String::new(),
+            0,
+        )
     }
 }
 
 pub fn pkg(files: &[(&str, &str)]) -> Package {
-    Package::new(files.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect()).unwrap()
+    Package::new(
+        files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect(),
+    )
+    .unwrap()
 }
 
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -203,6 +203,7 @@ pub async fn run_controller(
     let controller = Controller::new(Api::<PackageRev>::all(client), watcher::Config::default())
         .with_config(ControllerConfig::default().concurrency(concurrency));
     let package_revs = controller.store();
+    let own_store = package_revs.clone();
     let pctx = Arc::new(PackageRevContext {
         ctx,
         repositories: repositories.clone(),
@@ -210,19 +211,25 @@ pub async fn run_controller(
         settle_delay: SETTLE_DELAY,
         unsettled: Mutex::new(HashSet::new()),
     });
+    let shutdown = shutdown.boxed().shared();
     let run = async move {
         // Orphan detection needs the Repository list first.
-        let _ =
-            tokio::time::timeout(Duration::from_secs(60), repositories.wait_until_ready()).await;
-        controller
-            .graceful_shutdown_on(shutdown)
+        tokio::select! {
+            _ = tokio::time::timeout(Duration::from_secs(60), repositories.wait_until_ready()) => {}
+            () = shutdown.clone() => return,
+        }
+        let run = controller
+            .graceful_shutdown_on(shutdown.clone())
             .run(reconcile, error_policy, pctx)
             .for_each(|result| async move {
                 if let Err(e) = result {
                     tracing::debug!(error = %e, "packagerev controller event");
                 }
-            })
-            .await;
+            });
+        tokio::select! {
+            () = run => {}
+            () = crate::run::grace_expired(shutdown, own_store) => {}
+        }
     };
     tokio::select! {
         () = run => {}

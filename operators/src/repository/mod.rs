@@ -11,7 +11,7 @@ pub mod credentials;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
@@ -101,7 +101,6 @@ async fn apply_repository(repo: Arc<Repository>, ctx: Arc<Context>) -> Result<Ac
     let ns = repo
         .namespace()
         .ok_or_else(|| Error::MissingNamespace(repo.name_any()))?;
-    let name = repo.name_any();
     let repos: Api<Repository> = Api::namespaced(ctx.client.clone(), &ns);
     let key = key(&repo);
     let view = RepoView::of(&repo);
@@ -127,81 +126,102 @@ async fn apply_repository(repo: Arc<Repository>, ctx: Arc<Context>) -> Result<Ac
                 Ok(creds) => ctx.source.check(&repo, creds.as_ref()).await,
                 Err(e) => Err(e),
             };
+            // A cheap check that sees the remote refs moved (someone pushed) syncs now
+            // rather than at the next period.
+            if let Ok(Some(version)) = &outcome
+                && memory.last_version.as_ref().is_some_and(|v| v != version)
+            {
+                return full_sync(&repo, &ctx, &view, SyncReason::RemoteChanged).await;
+            }
             finish(
                 &repos,
                 &repo,
                 &view,
                 &key,
                 started,
-                outcome.map(|()| None),
+                outcome.map(|_| None),
                 &ctx,
             )
             .await
         }
-        SyncAction::FullSync(reason) => {
-            let _permit = ctx.sync_permits.acquire().await;
-            let started = ctx.now();
-            // Show progress on a first sync or after a spec change; a routine re-sync of a
-            // ready repository stays quiet (no status write unless something changes).
-            if current.last_full_sync_time.is_none() || reason == SyncReason::SpecChanged {
-                let next = next_status(
-                    &view,
-                    &current,
-                    &StatusEvent::SyncStarted,
-                    &ctx.settings,
-                    started,
-                );
-                write_status(&repos, &repo, &next, &ctx).await?;
-            }
-            let package_revs: Api<PackageRev> = Api::namespaced(ctx.client.clone(), &ns);
-            // List before fetching: a PackageRev the API server creates after this point is
-            // not in `existing`, so it cannot be mistaken for a vanished revision.
-            let existing = apply::list_package_revs(&package_revs, &name).await?;
-            let fetched = match credentials::resolve(&ctx.client, &ns, &repo).await? {
-                Ok(creds) => ctx.source.fetch(&repo, creds.as_ref()).await,
-                Err(e) => Err(e),
-            };
-            let fetched = match fetched {
-                Ok(f) => f,
-                Err(e) => {
-                    return finish(&repos, &repo, &view, &key, started, Err(e), &ctx).await;
-                }
-            };
-            let repo_ctx = RepoContext {
-                namespace: &ns,
-                name: &name,
-                deployment: repo.spec.deployment,
-            };
-            let planned = plan(repo_ctx, &fetched.revisions, &existing);
-            for s in &planned.skipped {
-                warn!(repository = %name, package = %s.package_path, workspace = %s.workspace_name, reason = %s.reason, "skipping package revision");
-            }
-            let applied = apply::apply_plan(&package_revs, &name, &planned).await?;
-            ctx.metrics.wrote(CONTROLLER, "create", applied.created);
-            ctx.metrics.wrote(CONTROLLER, "update", applied.updated);
-            ctx.metrics.wrote(CONTROLLER, "delete", applied.deleted);
-            ctx.metrics
-                .wrote(CONTROLLER, "packagerev_status", applied.status_writes);
-            info!(repository = %name, reason = reason.as_str(), created = applied.created, updated = applied.updated, deleted = applied.deleted, unchanged = planned.unchanged, "synced");
-            let package_count = i64::try_from(
-                fetched
-                    .revisions
-                    .len()
-                    .saturating_sub(planned.skipped.len()),
-            )
-            .unwrap_or(i64::MAX);
-            finish(
-                &repos,
-                &repo,
-                &view,
-                &key,
-                started,
-                Ok(Some((fetched.head_commit, package_count))),
-                &ctx,
-            )
-            .await
-        }
+        SyncAction::FullSync(reason) => full_sync(&repo, &ctx, &view, reason).await,
     }
+}
+
+/// Fetch the repository and make its PackageRevs match.
+async fn full_sync(
+    repo: &Repository,
+    ctx: &Context,
+    view: &RepoView,
+    reason: SyncReason,
+) -> Result<Action, Error> {
+    let ns = repo
+        .namespace()
+        .ok_or_else(|| Error::MissingNamespace(repo.name_any()))?;
+    let name = repo.name_any();
+    let repos: Api<Repository> = Api::namespaced(ctx.client.clone(), &ns);
+    let key = key(repo);
+    let current = repo.status.clone().unwrap_or_default();
+    let _permit = ctx.sync_permits.acquire().await;
+    let started = ctx.now();
+    // Show progress on a first sync or after a spec change; a routine re-sync of a ready
+    // repository stays quiet (no status write unless something changes).
+    if current.last_full_sync_time.is_none() || reason == SyncReason::SpecChanged {
+        let next = next_status(
+            view,
+            &current,
+            &StatusEvent::SyncStarted,
+            &ctx.settings,
+            started,
+        );
+        write_status(&repos, repo, &next, ctx).await?;
+    }
+    let package_revs: Api<PackageRev> = Api::namespaced(ctx.client.clone(), &ns);
+    // List before fetching: a PackageRev the API server creates after this point is not in
+    // `existing`, so it cannot be mistaken for a vanished revision.
+    let existing = apply::list_package_revs(&package_revs, &name).await?;
+    let fetched = match credentials::resolve(&ctx.client, &ns, repo).await? {
+        Ok(creds) => ctx.source.fetch(repo, creds.as_ref()).await,
+        Err(e) => Err(e),
+    };
+    let fetched = match fetched {
+        Ok(f) => f,
+        Err(e) => return finish(&repos, repo, view, &key, started, Err(e), ctx).await,
+    };
+    let repo_ctx = RepoContext {
+        namespace: &ns,
+        name: &name,
+        deployment: repo.spec.deployment,
+    };
+    let planned = plan(repo_ctx, &fetched.revisions, &existing);
+    for s in &planned.skipped {
+        warn!(repository = %name, package = %s.package_path, workspace = %s.workspace_name, reason = %s.reason, "skipping package revision");
+    }
+    let applied = apply::apply_plan(&package_revs, &name, &planned).await?;
+    ctx.metrics.wrote(CONTROLLER, "create", applied.created);
+    ctx.metrics.wrote(CONTROLLER, "update", applied.updated);
+    ctx.metrics.wrote(CONTROLLER, "delete", applied.deleted);
+    ctx.metrics
+        .wrote(CONTROLLER, "packagerev_status", applied.status_writes);
+    info!(repository = %name, reason = reason.as_str(), created = applied.created, updated = applied.updated, deleted = applied.deleted, unchanged = planned.unchanged, "synced");
+    ctx.remember(&key, |m| m.last_version = fetched.version.clone());
+    let package_count = i64::try_from(
+        fetched
+            .revisions
+            .len()
+            .saturating_sub(planned.skipped.len()),
+    )
+    .unwrap_or(i64::MAX);
+    finish(
+        &repos,
+        repo,
+        view,
+        &key,
+        started,
+        Ok(Some((fetched.head_commit, package_count))),
+        ctx,
+    )
+    .await
 }
 
 /// Record the outcome of a sync (`Some((head, count))`) or check (`None`) in memory and
@@ -331,14 +351,20 @@ pub async fn run_controller(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let api: Api<Repository> = Api::all(ctx.client.clone());
-    Controller::new(api, watcher::Config::default())
-        .with_config(ControllerConfig::default().concurrency(concurrency))
-        .graceful_shutdown_on(shutdown)
+    let controller = Controller::new(api, watcher::Config::default())
+        .with_config(ControllerConfig::default().concurrency(concurrency));
+    let store = controller.store();
+    let shutdown = shutdown.boxed().shared();
+    let run = controller
+        .graceful_shutdown_on(shutdown.clone())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error = %e, "repository controller event");
             }
-        })
-        .await;
+        });
+    tokio::select! {
+        () = run => {}
+        () = crate::run::grace_expired(shutdown, store) => {}
+    }
 }

@@ -23,7 +23,7 @@ pub async fn dispatch(cli: Cli, connector: &Connector, io: &mut Io) -> Result<()
 
 /// `Version: <v>\nGit commit: <sha>\n`.
 pub fn version_text() -> String {
-    let commit = option_env!("PORCHCTL_GIT_COMMIT").unwrap_or("unknown");
+    let commit = env!("PORCHCTL_GIT_COMMIT");
     format!(
         "Version: {}\nGit commit: {}\n",
         env!("CARGO_PKG_VERSION"),

@@ -244,14 +244,22 @@ impl Runner {
     /// can go. Best effort: a server without PackageRevs has nothing to release.
     async fn release_packagerevs(&self, ns: &str) {
         let path = format!("/apis/config.porch.kpt.dev/v1alpha1/namespaces/{ns}/packagerevs");
-        let Ok(list) = self.rest.get(&path).await else { return };
+        let Ok(list) = self.rest.get(&path).await else {
+            return;
+        };
         let mut items = Vec::new();
         crate::commands::get::flatten(list, &mut items);
         for item in items {
-            let name = item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+            let name = item
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if !name.is_empty() {
                 let patch = json!({"metadata": {"finalizers": null}});
-                let _ = self.rest.merge_patch(&format!("{path}/{name}"), &patch).await;
+                let _ = self
+                    .rest
+                    .merge_patch(&format!("{path}/{name}"), &patch)
+                    .await;
             }
         }
     }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod porch_sim;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 

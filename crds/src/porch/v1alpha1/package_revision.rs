@@ -87,6 +87,25 @@ pub struct PackageRevisionSpec {
     pub package_metadata: Option<PackageMetadata>,
 }
 
+impl PackageRevisionSpec {
+    /// `spec.packageName` split into its directory and leaf package name.
+    pub fn path_and_package(&self) -> (&str, &str) {
+        crate::names::split_package_path(&self.package_name)
+    }
+
+    /// The object name the server gives this revision (`ComposePkgRevObjName`), or `""`
+    /// when the repository, package or workspace is missing.
+    pub fn obj_name(&self) -> String {
+        let (path, package) = self.path_and_package();
+        crate::names::compose_pkg_rev_obj_name(
+            &self.repository,
+            path,
+            package,
+            &self.workspace_name,
+        )
+    }
+}
+
 /// Package-level labels and annotations (the Kptfile's metadata, stored in git).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PackageMetadata {
@@ -131,7 +150,7 @@ pub struct PackageRevisionStatus {
     /// When it was approved. A Go non-pointer `metav1.Time`: always serialized, `null`
     /// while unset. (Go name `PublishedAt`.)
     #[serde(rename = "publishTimestamp", default)]
-    #[schemars(schema_with = "crate::schema::nullable_time")]
+    #[schemars(schema_with = "crate::schema::optional_time")]
     pub publish_timestamp: Option<Time>,
     /// The Repository's `spec.deployment`.
     #[serde(default, skip_serializing_if = "crate::serde_util::is_false")]

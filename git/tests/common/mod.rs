@@ -20,7 +20,9 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = ServerOptions::with_user(USER, PASSWORD);
         opts.tokens.push(TOKEN.to_string());
-        let server = GitServer::start(dir.path().join("srv"), opts).await.unwrap();
+        let server = GitServer::start(dir.path().join("srv"), opts)
+            .await
+            .unwrap();
         Fixture { dir, server }
     }
 
@@ -63,7 +65,8 @@ pub fn config(url: &str) -> RepoConfig {
 }
 
 pub fn bundle_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/test-blueprints.bundle")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/conformance/test-blueprints.bundle")
 }
 
 pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
@@ -75,7 +78,11 @@ pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
