@@ -41,3 +41,11 @@ fmt:
 # Benchmarks of every crate that has them.
 bench:
     cargo bench --workspace
+
+# Start `porch standalone` on 127.0.0.1:7443 with its data in .porch/ (kubeconfig: .porch/kubeconfig).
+run *ARGS:
+    cargo run --quiet -p porch -- standalone --data-dir .porch {{ARGS}}
+
+# Run upstream's data-driven porchctl cases (../shared/conformance) against porch standalone.
+conformance *ARGS:
+    porchctl/scripts/conformance.sh {{ARGS}}

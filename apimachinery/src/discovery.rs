@@ -28,7 +28,19 @@ pub struct ResourceDescriptor {
 
 /// The standard verb set of a read-write resource.
 pub fn standard_verbs() -> Vec<String> {
-    ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"].iter().map(|s| s.to_string()).collect()
+    [
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 /// A group and its versions, preferred version first.
@@ -39,7 +51,11 @@ pub struct GroupVersions {
 }
 
 fn group_version(group: &str, version: &str) -> String {
-    if group.is_empty() { version.to_string() } else { format!("{group}/{version}") }
+    if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    }
 }
 
 /// `GET /api`.
@@ -112,7 +128,11 @@ pub fn api_resource_list(group: &str, version: &str, resources: &[ResourceDescri
 
 /// Aggregated discovery (`APIGroupDiscoveryList`) for a set of groups.
 /// Resources are matched to groups and versions by their own `group`/`version` fields.
-pub fn aggregated_discovery(groups: &[GroupVersions], resources: &[ResourceDescriptor], v2beta1: bool) -> Value {
+pub fn aggregated_discovery(
+    groups: &[GroupVersions],
+    resources: &[ResourceDescriptor],
+    v2beta1: bool,
+) -> Value {
     let items: Vec<Value> = groups
         .iter()
         .map(|g| {
@@ -128,11 +148,19 @@ pub fn aggregated_discovery(groups: &[GroupVersions], resources: &[ResourceDescr
                     json!({"version": v, "resources": rs, "freshness": "Current"})
                 })
                 .collect();
-            let metadata = if g.group.is_empty() { json!({"creationTimestamp": null}) } else { json!({"name": g.group, "creationTimestamp": null}) };
+            let metadata = if g.group.is_empty() {
+                json!({"creationTimestamp": null})
+            } else {
+                json!({"name": g.group, "creationTimestamp": null})
+            };
             json!({"metadata": metadata, "versions": versions})
         })
         .collect();
-    let api_version = if v2beta1 { "apidiscovery.k8s.io/v2beta1" } else { "apidiscovery.k8s.io/v2" };
+    let api_version = if v2beta1 {
+        "apidiscovery.k8s.io/v2beta1"
+    } else {
+        "apidiscovery.k8s.io/v2"
+    };
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": api_version, "metadata": {}, "items": items})
 }
 
@@ -185,15 +213,25 @@ mod tests {
             verbs: standard_verbs(),
             short_names: vec!["wd".into()],
             categories: vec![],
-            subresources: vec![SubresourceDescriptor { name: "status".into(), kind: "Widget".into(), verbs: vec!["get".into(), "patch".into(), "update".into()] }],
+            subresources: vec![SubresourceDescriptor {
+                name: "status".into(),
+                kind: "Widget".into(),
+                verbs: vec!["get".into(), "patch".into(), "update".into()],
+            }],
         }
     }
 
     #[test]
     fn legacy_documents() {
-        let g = GroupVersions { group: "example.com".into(), versions: vec!["v1".into()] };
+        let g = GroupVersions {
+            group: "example.com".into(),
+            versions: vec!["v1".into()],
+        };
         let list = api_group_list(std::slice::from_ref(&g));
-        assert_eq!(list["groups"][0]["preferredVersion"]["groupVersion"], "example.com/v1");
+        assert_eq!(
+            list["groups"][0]["preferredVersion"]["groupVersion"],
+            "example.com/v1"
+        );
         assert_eq!(api_group(&g)["kind"], "APIGroup");
         let rl = api_resource_list("example.com", "v1", &[widget()]);
         assert_eq!(rl["groupVersion"], "example.com/v1");
@@ -204,7 +242,10 @@ mod tests {
 
     #[test]
     fn aggregated() {
-        let g = GroupVersions { group: "example.com".into(), versions: vec!["v1".into()] };
+        let g = GroupVersions {
+            group: "example.com".into(),
+            versions: vec!["v1".into()],
+        };
         let d = aggregated_discovery(&[g], &[widget()], false);
         assert_eq!(d["apiVersion"], "apidiscovery.k8s.io/v2");
         let r = &d["items"][0]["versions"][0]["resources"][0];

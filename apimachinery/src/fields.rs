@@ -48,7 +48,11 @@ impl FieldSelector {
             if field.is_empty() {
                 return Err(FieldSelectorError(input.to_string(), term.to_string()));
             }
-            requirements.push(FieldRequirement { field: field.to_string(), negate, value: unescape(value.trim()) });
+            requirements.push(FieldRequirement {
+                field: field.to_string(),
+                negate,
+                value: unescape(value.trim()),
+            });
         }
         Ok(Self { requirements })
     }
@@ -73,7 +77,10 @@ impl FieldSelector {
 
     /// The value required by an `=` term on `field`, if any (used to narrow a store query).
     pub fn exact(&self, field: &str) -> Option<&str> {
-        self.requirements.iter().find(|r| r.field == field && !r.negate).map(|r| r.value.as_str())
+        self.requirements
+            .iter()
+            .find(|r| r.field == field && !r.negate)
+            .map(|r| r.value.as_str())
     }
 }
 

@@ -8,7 +8,11 @@ enum Step {
     Fields(Vec<String>),
     Index(i64),
     Wildcard,
-    Filter { path: Vec<String>, negate: bool, literal: Value },
+    Filter {
+        path: Vec<String>,
+        negate: bool,
+        literal: Value,
+    },
 }
 
 /// A compiled JSONPath expression.
@@ -28,12 +32,20 @@ pub struct JsonPathError {
 impl JsonPath {
     /// A plain path of field names (`.a.b.c`).
     pub fn fields(names: &[&str]) -> Self {
-        Self { steps: names.iter().map(|n| Step::Fields(vec![(*n).to_string()])).collect() }
+        Self {
+            steps: names
+                .iter()
+                .map(|n| Step::Fields(vec![(*n).to_string()]))
+                .collect(),
+        }
     }
 
     /// Compile an expression.
     pub fn parse(input: &str) -> Result<Self, JsonPathError> {
-        let err = |why: &str| JsonPathError { path: input.to_string(), why: why.to_string() };
+        let err = |why: &str| JsonPathError {
+            path: input.to_string(),
+            why: why.to_string(),
+        };
         let mut s = input.trim();
         if let Some(inner) = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
             s = inner.trim();
@@ -110,7 +122,11 @@ impl JsonPath {
                         Value::Object(m) => next.extend(m.values().cloned()),
                         _ => {}
                     },
-                    Step::Filter { path, negate, literal } => {
+                    Step::Filter {
+                        path,
+                        negate,
+                        literal,
+                    } => {
                         if let Some(arr) = v.as_array() {
                             for item in arr {
                                 let mut x = Some(item);
@@ -168,14 +184,21 @@ fn parse_bracket(inner: &str) -> Result<Step, String> {
         } else {
             return Err("only == and != filters are supported".into());
         };
-        let lhs = lhs.trim().strip_prefix("@.").ok_or("filter must start with @.")?;
+        let lhs = lhs
+            .trim()
+            .strip_prefix("@.")
+            .ok_or("filter must start with @.")?;
         let rhs = rhs.trim();
         let literal = if let Some(s) = unquote(rhs) {
             Value::String(s)
         } else {
             serde_json::from_str(rhs).map_err(|_| format!("bad filter literal {rhs}"))?
         };
-        return Ok(Step::Filter { path: lhs.split('.').map(String::from).collect(), negate, literal });
+        return Ok(Step::Filter {
+            path: lhs.split('.').map(String::from).collect(),
+            negate,
+            literal,
+        });
     }
     let mut names = Vec::new();
     for part in inner.split(',') {
@@ -186,7 +209,9 @@ fn parse_bracket(inner: &str) -> Result<Step, String> {
 
 fn unquote(s: &str) -> Option<String> {
     let s = s.trim();
-    if s.len() >= 2 && ((s.starts_with('\'') && s.ends_with('\'')) || (s.starts_with('"') && s.ends_with('"'))) {
+    if s.len() >= 2
+        && ((s.starts_with('\'') && s.ends_with('\'')) || (s.starts_with('"') && s.ends_with('"')))
+    {
         Some(s[1..s.len() - 1].to_string())
     } else {
         None
@@ -201,12 +226,36 @@ mod tests {
     #[test]
     fn paths() {
         let o = json!({"spec":{"git":{"repo":"r"},"items":[{"n":1},{"n":2}]},"status":{"conditions":[{"type":"A","status":"False"},{"type":"Ready","status":"True"}]}});
-        assert_eq!(JsonPath::parse(".spec.git.repo").unwrap().find(&o), vec![json!("r")]);
-        assert_eq!(JsonPath::parse(".spec['git','oci']['repo','registry']").unwrap().find(&o), vec![json!("r")]);
-        assert_eq!(JsonPath::parse(".status.conditions[?(@.type==\"Ready\")].status").unwrap().find(&o), vec![json!("True")]);
-        assert_eq!(JsonPath::parse("{.spec.items[*].n}").unwrap().find(&o), vec![json!(1), json!(2)]);
-        assert_eq!(JsonPath::parse(".spec.items[-1].n").unwrap().find(&o), vec![json!(2)]);
-        assert!(JsonPath::parse(".spec.missing").unwrap().find(&o).is_empty());
+        assert_eq!(
+            JsonPath::parse(".spec.git.repo").unwrap().find(&o),
+            vec![json!("r")]
+        );
+        assert_eq!(
+            JsonPath::parse(".spec['git','oci']['repo','registry']")
+                .unwrap()
+                .find(&o),
+            vec![json!("r")]
+        );
+        assert_eq!(
+            JsonPath::parse(".status.conditions[?(@.type==\"Ready\")].status")
+                .unwrap()
+                .find(&o),
+            vec![json!("True")]
+        );
+        assert_eq!(
+            JsonPath::parse("{.spec.items[*].n}").unwrap().find(&o),
+            vec![json!(1), json!(2)]
+        );
+        assert_eq!(
+            JsonPath::parse(".spec.items[-1].n").unwrap().find(&o),
+            vec![json!(2)]
+        );
+        assert!(
+            JsonPath::parse(".spec.missing")
+                .unwrap()
+                .find(&o)
+                .is_empty()
+        );
         assert!(JsonPath::parse(".a[").is_err());
     }
 }

@@ -45,11 +45,20 @@ impl Requirement {
             LabelOp::Exists => value.is_some(),
             LabelOp::DoesNotExist => value.is_none(),
             LabelOp::GreaterThan | LabelOp::LessThan => {
-                let (Some(v), Some(bound)) = (value.and_then(|v| v.parse::<i64>().ok()), self.values.iter().next()) else {
+                let (Some(v), Some(bound)) = (
+                    value.and_then(|v| v.parse::<i64>().ok()),
+                    self.values.iter().next(),
+                ) else {
                     return false;
                 };
-                let Ok(bound) = bound.parse::<i64>() else { return false };
-                if self.op == LabelOp::GreaterThan { v > bound } else { v < bound }
+                let Ok(bound) = bound.parse::<i64>() else {
+                    return false;
+                };
+                if self.op == LabelOp::GreaterThan {
+                    v > bound
+                } else {
+                    v < bound
+                }
             }
         }
     }
@@ -72,13 +81,19 @@ impl LabelSelector {
             return true;
         }
         let empty = Map::new();
-        let labels = obj.pointer("/metadata/labels").and_then(Value::as_object).unwrap_or(&empty);
+        let labels = obj
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
         self.matches(labels)
     }
 
     /// Parse the string form (`a=b,c!=d,e in (f,g),!h`).
     pub fn parse(input: &str) -> Result<Self, LabelSelectorError> {
-        let mut p = Parser { chars: input.chars().collect(), pos: 0 };
+        let mut p = Parser {
+            chars: input.chars().collect(),
+            pos: 0,
+        };
         let mut requirements = Vec::new();
         p.skip_ws();
         if p.at_end() {
@@ -91,7 +106,10 @@ impl LabelSelector {
                 break;
             }
             if !p.eat(',') {
-                return Err(LabelSelectorError(format!("found '{}', expected: ',' or 'end of string'", p.rest())));
+                return Err(LabelSelectorError(format!(
+                    "found '{}', expected: ',' or 'end of string'",
+                    p.rest()
+                )));
             }
         }
         Ok(Self { requirements })
@@ -103,23 +121,43 @@ impl LabelSelector {
         if let Some(m) = sel.get("matchLabels").and_then(Value::as_object) {
             for (k, v) in m {
                 let v = v.as_str().unwrap_or_default().to_string();
-                requirements.push(Requirement { key: k.clone(), op: LabelOp::Equals, values: [v].into() });
+                requirements.push(Requirement {
+                    key: k.clone(),
+                    op: LabelOp::Equals,
+                    values: [v].into(),
+                });
             }
         }
         if let Some(exprs) = sel.get("matchExpressions").and_then(Value::as_array) {
             for e in exprs {
-                let key = e.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
+                let key = e
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let values: BTreeSet<String> = e
                     .get("values")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default();
-                let op = match e.get("operator").and_then(Value::as_str).unwrap_or_default() {
+                let op = match e
+                    .get("operator")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                {
                     "In" => LabelOp::In,
                     "NotIn" => LabelOp::NotIn,
                     "Exists" => LabelOp::Exists,
                     "DoesNotExist" => LabelOp::DoesNotExist,
-                    other => return Err(LabelSelectorError(format!("{other:?} is not a valid label selector operator"))),
+                    other => {
+                        return Err(LabelSelectorError(format!(
+                            "{other:?} is not a valid label selector operator"
+                        )));
+                    }
                 };
                 requirements.push(Requirement { key, op, values });
             }
@@ -138,7 +176,9 @@ impl Parser {
         self.pos >= self.chars.len()
     }
     fn rest(&self) -> String {
-        self.chars[self.pos.min(self.chars.len())..].iter().collect()
+        self.chars[self.pos.min(self.chars.len())..]
+            .iter()
+            .collect()
     }
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
@@ -158,7 +198,12 @@ impl Parser {
     }
     fn eat_str(&mut self, s: &str) -> bool {
         let n = s.chars().count();
-        if self.chars.len() >= self.pos + n && self.chars[self.pos..self.pos + n].iter().copied().eq(s.chars()) {
+        if self.chars.len() >= self.pos + n
+            && self.chars[self.pos..self.pos + n]
+                .iter()
+                .copied()
+                .eq(s.chars())
+        {
             self.pos += n;
             true
         } else {
@@ -181,13 +226,21 @@ impl Parser {
             self.skip_ws();
             let key = self.word();
             check_key(&key)?;
-            return Ok(Requirement { key, op: LabelOp::DoesNotExist, values: BTreeSet::new() });
+            return Ok(Requirement {
+                key,
+                op: LabelOp::DoesNotExist,
+                values: BTreeSet::new(),
+            });
         }
         let key = self.word();
         check_key(&key)?;
         self.skip_ws();
         if self.at_end() || self.peek() == Some(',') {
-            return Ok(Requirement { key, op: LabelOp::Exists, values: BTreeSet::new() });
+            return Ok(Requirement {
+                key,
+                op: LabelOp::Exists,
+                values: BTreeSet::new(),
+            });
         }
         let op = if self.eat_str("==") || self.eat('=') {
             LabelOp::Equals
@@ -212,7 +265,10 @@ impl Parser {
         self.skip_ws();
         let values = if matches!(op, LabelOp::In | LabelOp::NotIn) {
             if !self.eat('(') {
-                return Err(LabelSelectorError(format!("found '{}', expected: '('", self.rest())));
+                return Err(LabelSelectorError(format!(
+                    "found '{}', expected: '('",
+                    self.rest()
+                )));
             }
             let mut vals = BTreeSet::new();
             loop {
@@ -227,7 +283,10 @@ impl Parser {
                     break;
                 }
                 if !self.eat(',') {
-                    return Err(LabelSelectorError(format!("found '{}', expected: ',', or ')'", self.rest())));
+                    return Err(LabelSelectorError(format!(
+                        "found '{}', expected: ',', or ')'",
+                        self.rest()
+                    )));
                 }
             }
             vals
@@ -235,7 +294,9 @@ impl Parser {
             let v = self.word();
             check_value(&v)?;
             if matches!(op, LabelOp::GreaterThan | LabelOp::LessThan) && v.parse::<i64>().is_err() {
-                return Err(LabelSelectorError(format!("for 'Gt', 'Lt' operators, the value must be an integer: {v}")));
+                return Err(LabelSelectorError(format!(
+                    "for 'Gt', 'Lt' operators, the value must be an integer: {v}"
+                )));
             }
             [v].into()
         };
@@ -248,7 +309,10 @@ fn check_key(key: &str) -> Result<(), LabelSelectorError> {
     if errs.is_empty() {
         Ok(())
     } else {
-        Err(LabelSelectorError(format!("invalid label key {key:?}: {}", errs.join("; "))))
+        Err(LabelSelectorError(format!(
+            "invalid label key {key:?}: {}",
+            errs.join("; ")
+        )))
     }
 }
 
@@ -257,7 +321,10 @@ fn check_value(v: &str) -> Result<(), LabelSelectorError> {
     if errs.is_empty() {
         Ok(())
     } else {
-        Err(LabelSelectorError(format!("invalid label value: {v:?}: at key: {}", errs.join("; "))))
+        Err(LabelSelectorError(format!(
+            "invalid label value: {v:?}: at key: {}",
+            errs.join("; ")
+        )))
     }
 }
 
@@ -272,7 +339,10 @@ mod tests {
 
     #[test]
     fn parses_and_matches_all_forms() {
-        let s = LabelSelector::parse("app=web, tier!=db,env in (prod, staging),!legacy,team,x notin (a)").unwrap();
+        let s = LabelSelector::parse(
+            "app=web, tier!=db,env in (prod, staging),!legacy,team,x notin (a)",
+        )
+        .unwrap();
         assert_eq!(s.requirements.len(), 6);
         let l = labels(json!({"app":"web","env":"prod","team":"t","x":"b"}));
         assert!(s.matches(&l));

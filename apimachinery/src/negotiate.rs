@@ -26,9 +26,15 @@ impl Representation {
             Self::Yaml => "application/yaml",
             Self::Table { v1beta1: false } => "application/json;as=Table;v=v1;g=meta.k8s.io",
             Self::Table { v1beta1: true } => "application/json;as=Table;v=v1beta1;g=meta.k8s.io",
-            Self::PartialObjectMetadata => "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io",
-            Self::PartialObjectMetadataList => "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
-            Self::DiscoveryV2 { v2beta1: false } => "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+            Self::PartialObjectMetadata => {
+                "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io"
+            }
+            Self::PartialObjectMetadataList => {
+                "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
+            }
+            Self::DiscoveryV2 { v2beta1: false } => {
+                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+            }
             Self::DiscoveryV2 { v2beta1: true } => {
                 "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
             }
@@ -57,7 +63,10 @@ struct MediaRange {
 
 impl MediaRange {
     fn param(&self, k: &str) -> Option<&str> {
-        self.params.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(pk, _)| pk == k)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -73,7 +82,10 @@ fn parse_accept(header: &str) -> Vec<MediaRange> {
             let params = parts
                 .filter_map(|p| {
                     let (k, v) = p.split_once('=')?;
-                    Some((k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_string()))
+                    Some((
+                        k.trim().to_ascii_lowercase(),
+                        v.trim().trim_matches('"').to_string(),
+                    ))
                 })
                 .collect();
             Some(MediaRange { essence, params })
@@ -82,7 +94,10 @@ fn parse_accept(header: &str) -> Vec<MediaRange> {
 }
 
 fn classify(m: &MediaRange) -> Option<Representation> {
-    let json_like = matches!(m.essence.as_str(), "application/json" | "*/*" | "application/*");
+    let json_like = matches!(
+        m.essence.as_str(),
+        "application/json" | "*/*" | "application/*"
+    );
     if m.essence == "application/yaml" && m.param("as").is_none() {
         return Some(Representation::Yaml);
     }
@@ -91,8 +106,12 @@ fn classify(m: &MediaRange) -> Option<Representation> {
     }
     match (m.param("as"), m.param("g"), m.param("v")) {
         (None, _, _) => Some(Representation::Json),
-        (Some("Table"), Some("meta.k8s.io"), Some("v1")) => Some(Representation::Table { v1beta1: false }),
-        (Some("Table"), Some("meta.k8s.io"), Some("v1beta1")) => Some(Representation::Table { v1beta1: true }),
+        (Some("Table"), Some("meta.k8s.io"), Some("v1")) => {
+            Some(Representation::Table { v1beta1: false })
+        }
+        (Some("Table"), Some("meta.k8s.io"), Some("v1beta1")) => {
+            Some(Representation::Table { v1beta1: true })
+        }
         (Some("PartialObjectMetadata"), Some("meta.k8s.io"), Some("v1" | "v1beta1")) => {
             Some(Representation::PartialObjectMetadata)
         }
@@ -149,24 +168,54 @@ mod tests {
     #[test]
     fn kubectl_get_prefers_table() {
         let h = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-        assert_eq!(negotiate(Some(h), LIST_REPRESENTATIONS), Some(Representation::Table { v1beta1: false }));
+        assert_eq!(
+            negotiate(Some(h), LIST_REPRESENTATIONS),
+            Some(Representation::Table { v1beta1: false })
+        );
     }
 
     #[test]
     fn protobuf_skipped_and_metadata_chosen() {
         let h = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
-        assert_eq!(negotiate(Some(h), LIST_REPRESENTATIONS), Some(Representation::PartialObjectMetadataList));
-        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf"), LIST_REPRESENTATIONS), None);
+        assert_eq!(
+            negotiate(Some(h), LIST_REPRESENTATIONS),
+            Some(Representation::PartialObjectMetadataList)
+        );
+        assert_eq!(
+            negotiate(
+                Some("application/vnd.kubernetes.protobuf"),
+                LIST_REPRESENTATIONS
+            ),
+            None
+        );
     }
 
     #[test]
     fn discovery_and_defaults() {
         let h = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
-        let offered = [Representation::Json, Representation::DiscoveryV2 { v2beta1: false }];
-        assert_eq!(negotiate(Some(h), &offered), Some(Representation::DiscoveryV2 { v2beta1: false }));
-        assert_eq!(negotiate(Some(h), &[Representation::Json]), Some(Representation::Json));
-        assert_eq!(negotiate(None, LIST_REPRESENTATIONS), Some(Representation::Json));
-        assert_eq!(negotiate(Some("*/*"), LIST_REPRESENTATIONS), Some(Representation::Json));
-        assert_eq!(negotiate(Some("application/yaml"), LIST_REPRESENTATIONS), Some(Representation::Yaml));
+        let offered = [
+            Representation::Json,
+            Representation::DiscoveryV2 { v2beta1: false },
+        ];
+        assert_eq!(
+            negotiate(Some(h), &offered),
+            Some(Representation::DiscoveryV2 { v2beta1: false })
+        );
+        assert_eq!(
+            negotiate(Some(h), &[Representation::Json]),
+            Some(Representation::Json)
+        );
+        assert_eq!(
+            negotiate(None, LIST_REPRESENTATIONS),
+            Some(Representation::Json)
+        );
+        assert_eq!(
+            negotiate(Some("*/*"), LIST_REPRESENTATIONS),
+            Some(Representation::Json)
+        );
+        assert_eq!(
+            negotiate(Some("application/yaml"), LIST_REPRESENTATIONS),
+            Some(Representation::Yaml)
+        );
     }
 }

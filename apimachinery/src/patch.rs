@@ -80,7 +80,9 @@ pub fn apply_merge_patch(doc: &Value, body: &[u8]) -> Result<Value, StatusError>
     let patch: Value = serde_json::from_slice(body)
         .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))?;
     if !patch.is_object() {
-        return Err(StatusError::bad_request("error decoding patch: a merge patch must be a JSON object"));
+        return Err(StatusError::bad_request(
+            "error decoding patch: a merge patch must be a JSON object",
+        ));
     }
     let mut out = doc.clone();
     json_patch::merge(&mut out, &patch);
@@ -96,7 +98,9 @@ pub fn apply_strategic_merge_patch(
     let patch: Value = serde_json::from_slice(body)
         .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))?;
     let Value::Object(patch) = patch else {
-        return Err(StatusError::bad_request("error decoding patch: a strategic merge patch must be a JSON object"));
+        return Err(StatusError::bad_request(
+            "error decoding patch: a strategic merge patch must be a JSON object",
+        ));
     };
     let mut out = doc.clone();
     let mut path = Vec::new();
@@ -123,13 +127,19 @@ fn smp_object(
                 return Ok(());
             }
             "merge" => {}
-            other => return Err(StatusError::bad_request(format!("Unknown patch type: {other}"))),
+            other => {
+                return Err(StatusError::bad_request(format!(
+                    "Unknown patch type: {other}"
+                )));
+            }
         }
     }
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
-    let Value::Object(tmap) = target else { return Ok(()) };
+    let Value::Object(tmap) = target else {
+        return Ok(());
+    };
     if let Some(retain) = patch.get("$retainKeys").and_then(Value::as_array) {
         let keep: Vec<&str> = retain.iter().filter_map(Value::as_str).collect();
         tmap.retain(|k, _| keep.contains(&k.as_str()) || patch.contains_key(k));
@@ -162,7 +172,9 @@ fn smp_object(
                     tmap.insert(k.clone(), v.clone());
                 }
                 ListStrategy::MergePrimitive => {
-                    let list = tmap.entry(k.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                    let list = tmap
+                        .entry(k.clone())
+                        .or_insert_with(|| Value::Array(Vec::new()));
                     if let Value::Array(items) = list {
                         for item in pl {
                             if !items.contains(item) {
@@ -174,7 +186,9 @@ fn smp_object(
                     }
                 }
                 ListStrategy::MergeByKey(key) => {
-                    let list = tmap.entry(k.clone()).or_insert_with(|| Value::Array(Vec::new()));
+                    let list = tmap
+                        .entry(k.clone())
+                        .or_insert_with(|| Value::Array(Vec::new()));
                     if !list.is_array() {
                         *list = Value::Array(Vec::new());
                     }
@@ -200,10 +214,15 @@ fn merge_keyed_list(
 ) -> Result<(), StatusError> {
     for p in patch {
         let Some(pobj) = p.as_object() else {
-            return Err(StatusError::bad_request(format!("strategic merge patch: list item is not an object at {}", path.join("."))));
+            return Err(StatusError::bad_request(format!(
+                "strategic merge patch: list item is not an object at {}",
+                path.join(".")
+            )));
         };
         let pkey = pobj.get(key);
-        let pos = items.iter().position(|it| it.get(key) == pkey && pkey.is_some());
+        let pos = items
+            .iter()
+            .position(|it| it.get(key) == pkey && pkey.is_some());
         let delete = pobj.get("$patch").and_then(Value::as_str) == Some("delete");
         match (pos, delete) {
             (Some(i), true) => {
@@ -240,14 +259,21 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert_eq!(PatchType::from_content_type("application/merge-patch+json; charset=utf-8"), Some(PatchType::Merge));
-        assert_eq!(PatchType::from_content_type("application/apply-patch+yaml"), Some(PatchType::Apply));
+        assert_eq!(
+            PatchType::from_content_type("application/merge-patch+json; charset=utf-8"),
+            Some(PatchType::Merge)
+        );
+        assert_eq!(
+            PatchType::from_content_type("application/apply-patch+yaml"),
+            Some(PatchType::Apply)
+        );
         assert_eq!(PatchType::from_content_type("text/plain"), None);
     }
 
     #[test]
     fn merge_removes_nulls() {
-        let out = apply_merge_patch(&json!({"a":1,"b":{"c":2}}), br#"{"b":{"c":null},"d":3}"#).unwrap();
+        let out =
+            apply_merge_patch(&json!({"a":1,"b":{"c":2}}), br#"{"b":{"c":null},"d":3}"#).unwrap();
         assert_eq!(out, json!({"a":1,"b":{},"d":3}));
     }
 
@@ -256,7 +282,11 @@ mod tests {
         let doc = json!({"metadata":{"finalizers":["a"]}});
         let ok = apply_json_patch(&doc, br#"[{"op":"test","path":"/metadata/finalizers/0","value":"a"},{"op":"remove","path":"/metadata/finalizers/0"}]"#).unwrap();
         assert_eq!(ok, json!({"metadata":{"finalizers":[]}}));
-        let err = apply_json_patch(&doc, br#"[{"op":"test","path":"/metadata/finalizers/0","value":"b"}]"#).unwrap_err();
+        let err = apply_json_patch(
+            &doc,
+            br#"[{"op":"test","path":"/metadata/finalizers/0","value":"b"}]"#,
+        )
+        .unwrap_err();
         assert_eq!(err.code, 422);
         assert_eq!(apply_json_patch(&doc, b"nope").unwrap_err().code, 400);
     }
@@ -271,26 +301,58 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out["metadata"]["finalizers"], json!(["a", "b"]));
-        assert_eq!(out["metadata"]["ownerReferences"], json!([{"uid":"1","name":"y"},{"uid":"2","name":"z"}]));
+        assert_eq!(
+            out["metadata"]["ownerReferences"],
+            json!([{"uid":"1","name":"y"},{"uid":"2","name":"z"}])
+        );
         assert_eq!(out["data"], json!({"k":"v","k2":"v2"}));
-        let out = apply_strategic_merge_patch(&out, br#"{"$deleteFromPrimitiveList/finalizers":["a"]}"#, &|_| ListStrategy::Replace);
-        assert_eq!(out.unwrap()["metadata"]["finalizers"], json!(["a", "b"]), "directive applies at its own level only");
-        let out = apply_strategic_merge_patch(&doc, br#"{"metadata":{"$deleteFromPrimitiveList/finalizers":["a"]}}"#, &metadata_list_strategy).unwrap();
+        let out = apply_strategic_merge_patch(
+            &out,
+            br#"{"$deleteFromPrimitiveList/finalizers":["a"]}"#,
+            &|_| ListStrategy::Replace,
+        );
+        assert_eq!(
+            out.unwrap()["metadata"]["finalizers"],
+            json!(["a", "b"]),
+            "directive applies at its own level only"
+        );
+        let out = apply_strategic_merge_patch(
+            &doc,
+            br#"{"metadata":{"$deleteFromPrimitiveList/finalizers":["a"]}}"#,
+            &metadata_list_strategy,
+        )
+        .unwrap();
         assert_eq!(out["metadata"]["finalizers"], json!([]));
     }
 
     #[test]
     fn strategic_replace_and_delete_directives() {
         let doc = json!({"spec":{"a":1,"b":2}});
-        let out = apply_strategic_merge_patch(&doc, br#"{"spec":{"$patch":"replace","c":3}}"#, &metadata_list_strategy).unwrap();
+        let out = apply_strategic_merge_patch(
+            &doc,
+            br#"{"spec":{"$patch":"replace","c":3}}"#,
+            &metadata_list_strategy,
+        )
+        .unwrap();
         assert_eq!(out, json!({"spec":{"c":3}}));
-        let out = apply_strategic_merge_patch(&doc, br#"{"spec":{"$patch":"delete"}}"#, &metadata_list_strategy).unwrap();
+        let out = apply_strategic_merge_patch(
+            &doc,
+            br#"{"spec":{"$patch":"delete"}}"#,
+            &metadata_list_strategy,
+        )
+        .unwrap();
         assert_eq!(out, json!({}));
     }
 
     #[test]
     fn spec_change_detection() {
-        assert!(!spec_changed(&json!({"metadata":{"a":1},"spec":{"x":1}}), &json!({"metadata":{"a":2},"spec":{"x":1},"status":{}})));
-        assert!(spec_changed(&json!({"spec":{"x":1}}), &json!({"spec":{"x":2}})));
+        assert!(!spec_changed(
+            &json!({"metadata":{"a":1},"spec":{"x":1}}),
+            &json!({"metadata":{"a":2},"spec":{"x":1},"status":{}})
+        ));
+        assert!(spec_changed(
+            &json!({"spec":{"x":1}}),
+            &json!({"spec":{"x":2}})
+        ));
     }
 }

@@ -101,9 +101,15 @@ const LEASE_SPEC: &[F] = &[
     (4, "renewTime", Kind::MicroTime, false),
     (5, "leaseTransitions", Kind::Int, false),
 ];
-const LEASE: &[F] = &[(1, "metadata", Kind::Msg(OBJECT_META), false), (2, "spec", Kind::Msg(LEASE_SPEC), false)];
+const LEASE: &[F] = &[
+    (1, "metadata", Kind::Msg(OBJECT_META), false),
+    (2, "spec", Kind::Msg(LEASE_SPEC), false),
+];
 
-const TYPE_META: &[F] = &[(1, "apiVersion", Kind::Str, false), (2, "kind", Kind::Str, false)];
+const TYPE_META: &[F] = &[
+    (1, "apiVersion", Kind::Str, false),
+    (2, "kind", Kind::Str, false),
+];
 
 fn schema_for(api_version: &str, kind: &str) -> Option<&'static [F]> {
     Some(match (api_version, kind) {
@@ -128,7 +134,10 @@ impl<'a> Reader<'a> {
     fn varint(&mut self) -> Result<u64, ProtobufError> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
-            let b = *self.buf.get(self.pos).ok_or_else(|| self.err("truncated varint"))?;
+            let b = *self
+                .buf
+                .get(self.pos)
+                .ok_or_else(|| self.err("truncated varint"))?;
             self.pos += 1;
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
@@ -139,7 +148,11 @@ impl<'a> Reader<'a> {
     }
     fn bytes(&mut self) -> Result<&'a [u8], ProtobufError> {
         let n = usize::try_from(self.varint()?).map_err(|_| self.err("length overflow"))?;
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or_else(|| self.err("truncated field"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.buf.len())
+            .ok_or_else(|| self.err("truncated field"))?;
         let out = &self.buf[self.pos..end];
         self.pos = end;
         Ok(out)
@@ -170,11 +183,21 @@ fn b64(b: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
     for chunk in b.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16) | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8) | u32::from(*chunk.get(2).unwrap_or(&0));
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
         out.push(T[(n >> 18) as usize & 63] as char);
         out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if chunk.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -190,8 +213,20 @@ fn time(b: &[u8], micro: bool) -> Result<Value, ProtobufError> {
             (_, w) => r.skip(w)?,
         }
     }
-    let ts = jiff::Timestamp::new(secs, if micro { (nanos / 1000 * 1000) as i32 } else { 0 }).map_err(|e| ProtobufError(e.to_string()))?;
-    let fmt = if micro { "%Y-%m-%dT%H:%M:%S%.6fZ" } else { "%Y-%m-%dT%H:%M:%SZ" };
+    let ts = jiff::Timestamp::new(
+        secs,
+        if micro {
+            (nanos / 1000 * 1000) as i32
+        } else {
+            0
+        },
+    )
+    .map_err(|e| ProtobufError(e.to_string()))?;
+    let fmt = if micro {
+        "%Y-%m-%dT%H:%M:%S%.6fZ"
+    } else {
+        "%Y-%m-%dT%H:%M:%SZ"
+    };
     Ok(Value::String(ts.strftime(fmt).to_string()))
 }
 
@@ -230,7 +265,9 @@ fn message(b: &[u8], schema: &[F]) -> Result<Map<String, Value>, ProtobufError> 
             (Kind::MicroTime, 2) => time(r.bytes()?, true)?,
             (Kind::MapStr | Kind::MapBytes, 2) => {
                 let (k, v) = map_entry(r.bytes()?, matches!(kind, Kind::MapBytes))?;
-                if let Value::Object(m) = out.entry(name).or_insert_with(|| Value::Object(Map::new())) {
+                if let Value::Object(m) =
+                    out.entry(name).or_insert_with(|| Value::Object(Map::new()))
+                {
                     m.insert(k, v);
                 }
                 continue;
@@ -251,7 +288,9 @@ fn message(b: &[u8], schema: &[F]) -> Result<Map<String, Value>, ProtobufError> 
 
 /// Decode a `k8s\0`-prefixed `runtime.Unknown` envelope into the object's JSON.
 pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
-    let rest = body.strip_prefix(MAGIC).ok_or_else(|| ProtobufError("missing the k8s protobuf magic prefix".into()))?;
+    let rest = body
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| ProtobufError("missing the k8s protobuf magic prefix".into()))?;
     let mut r = Reader { buf: rest, pos: 0 };
     let mut type_meta = Map::new();
     let mut raw: &[u8] = &[];
@@ -263,9 +302,21 @@ pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
             (_, w) => r.skip(w)?,
         }
     }
-    let api_version = type_meta.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-    let kind = type_meta.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-    let schema = schema_for(&api_version, &kind).ok_or_else(|| ProtobufError(format!("no protobuf decoding for {api_version}, Kind={kind}")))?;
+    let api_version = type_meta
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let kind = type_meta
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let schema = schema_for(&api_version, &kind).ok_or_else(|| {
+        ProtobufError(format!(
+            "no protobuf decoding for {api_version}, Kind={kind}"
+        ))
+    })?;
     let mut obj = message(raw, schema)?;
     obj.insert("apiVersion".into(), Value::String(api_version));
     obj.insert("kind".into(), Value::String(kind));
@@ -284,12 +335,25 @@ mod tests {
 
     #[test]
     fn decodes_a_configmap() {
-        let meta = [field(1, b"cm1"), field(11, &[field(1, b"app"), field(2, b"web")].concat()), field(14, b"f1")].concat();
-        let cm = [field(1, &meta), field(2, &[field(1, b"k"), field(2, b"v")].concat()), field(3, &[field(1, b"bin"), field(2, b"hi")].concat())].concat();
+        let meta = [
+            field(1, b"cm1"),
+            field(11, &[field(1, b"app"), field(2, b"web")].concat()),
+            field(14, b"f1"),
+        ]
+        .concat();
+        let cm = [
+            field(1, &meta),
+            field(2, &[field(1, b"k"), field(2, b"v")].concat()),
+            field(3, &[field(1, b"bin"), field(2, b"hi")].concat()),
+        ]
+        .concat();
         let tm = [field(1, b"v1"), field(2, b"ConfigMap")].concat();
         let body = [MAGIC.to_vec(), field(1, &tm), field(2, &cm)].concat();
         let v = decode(&body).unwrap();
-        assert_eq!(v, json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm1","labels":{"app":"web"},"finalizers":["f1"]},"data":{"k":"v"},"binaryData":{"bin":"aGk="}}));
+        assert_eq!(
+            v,
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm1","labels":{"app":"web"},"finalizers":["f1"]},"data":{"k":"v"},"binaryData":{"bin":"aGk="}})
+        );
     }
 
     #[test]

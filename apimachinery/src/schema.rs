@@ -27,11 +27,19 @@ pub struct StructuralSchema {
 
 /// How a field path prints: the root is `<nil>`, like Go's `field.Path` errors for root rules.
 fn path_str(path: &str) -> String {
-    if path.is_empty() { "<nil>".to_string() } else { path.to_string() }
+    if path.is_empty() {
+        "<nil>".to_string()
+    } else {
+        path.to_string()
+    }
 }
 
 fn child(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn is_root_meta(path: &str, key: &str) -> bool {
@@ -44,7 +52,14 @@ impl StructuralSchema {
         let mut rules = HashMap::new();
         let mut errors = Vec::new();
         compile_rules(schema, "", "openAPIV3Schema", &mut rules, &mut errors);
-        if errors.is_empty() { Ok(Self { schema: schema.clone(), rules }) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(Self {
+                schema: schema.clone(),
+                rules,
+            })
+        } else {
+            Err(errors)
+        }
     }
 
     /// The raw schema.
@@ -77,15 +92,36 @@ impl StructuralSchema {
         errs
     }
 
-    fn validate_node(&self, schema: &Value, v: &Value, old: Option<&Value>, path: &str, ptr: &str, errs: &mut Vec<FieldError>) {
-        let nullable = schema.get("nullable").and_then(Value::as_bool).unwrap_or(false);
+    fn validate_node(
+        &self,
+        schema: &Value,
+        v: &Value,
+        old: Option<&Value>,
+        path: &str,
+        ptr: &str,
+        errs: &mut Vec<FieldError>,
+    ) {
+        let nullable = schema
+            .get("nullable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if v.is_null() {
             if !nullable && !path.is_empty() {
-                errs.push(FieldError::invalid(path, v, format!("{path} in body must be of type {}: \"null\"", schema_type(schema))));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    format!(
+                        "{path} in body must be of type {}: \"null\"",
+                        schema_type(schema)
+                    ),
+                ));
             }
             return;
         }
-        let int_or_string = schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool).unwrap_or(false);
+        let int_or_string = schema
+            .get("x-kubernetes-int-or-string")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let ty = schema.get("type").and_then(Value::as_str).unwrap_or("");
         let type_ok = match ty {
             "" => true,
@@ -99,7 +135,14 @@ impl StructuralSchema {
         };
         if !type_ok {
             let shown = json_type_name(v);
-            errs.push(FieldError::type_invalid(path, v, format!("{} in body must be of type {ty}: \"{shown}\"", path_str(path))));
+            errs.push(FieldError::type_invalid(
+                path,
+                v,
+                format!(
+                    "{} in body must be of type {ty}: \"{shown}\"",
+                    path_str(path)
+                ),
+            ));
             return;
         }
         if let Some(en) = schema.get("enum").and_then(Value::as_array)
@@ -121,24 +164,51 @@ impl StructuralSchema {
             if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
                 && len < min
             {
-                errs.push(FieldError::invalid(path, v, format!("{} in body should be at least {min} chars long", path_str(path))));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    format!(
+                        "{} in body should be at least {min} chars long",
+                        path_str(path)
+                    ),
+                ));
             }
             if let Some(p) = schema.get("pattern").and_then(Value::as_str)
                 && regex::Regex::new(p).is_ok_and(|re| !re.is_match(s))
             {
-                errs.push(FieldError::invalid(path, v, format!("{} in body should match '{p}'", path_str(path))));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    format!("{} in body should match '{p}'", path_str(path)),
+                ));
             }
         }
         if let Some(n) = v.as_f64().filter(|_| v.is_number()) {
             if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
                 && n < min
             {
-                errs.push(FieldError::invalid(path, v, format!("{} in body should be greater than or equal to {}", path_str(path), fmt_num(min))));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    format!(
+                        "{} in body should be greater than or equal to {}",
+                        path_str(path),
+                        fmt_num(min)
+                    ),
+                ));
             }
             if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
                 && n > max
             {
-                errs.push(FieldError::invalid(path, v, format!("{} in body should be less than or equal to {}", path_str(path), fmt_num(max))));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    format!(
+                        "{} in body should be less than or equal to {}",
+                        path_str(path),
+                        fmt_num(max)
+                    ),
+                ));
             }
         }
         match v {
@@ -153,7 +223,11 @@ impl StructuralSchema {
                 if let Some(max) = schema.get("maxProperties").and_then(Value::as_u64)
                     && m.len() as u64 > max
                 {
-                    errs.push(FieldError { reason: "FieldValueTooMany", field: path.into(), detail: format!("Too many: {}: must have at most {max} items", m.len()) });
+                    errs.push(FieldError {
+                        reason: "FieldValueTooMany",
+                        field: path.into(),
+                        detail: format!("Too many: {}: must have at most {max} items", m.len()),
+                    });
                 }
                 let props = schema.get("properties").and_then(Value::as_object);
                 let additional = schema.get("additionalProperties").filter(|a| a.is_object());
@@ -163,9 +237,23 @@ impl StructuralSchema {
                     }
                     let old_child = old.and_then(|o| o.get(k));
                     if let Some(ps) = props.and_then(|p| p.get(k)) {
-                        self.validate_node(ps, cv, old_child, &child(path, k), &format!("{ptr}/properties/{}", escape_ptr(k)), errs);
+                        self.validate_node(
+                            ps,
+                            cv,
+                            old_child,
+                            &child(path, k),
+                            &format!("{ptr}/properties/{}", escape_ptr(k)),
+                            errs,
+                        );
                     } else if let Some(ap) = additional {
-                        self.validate_node(ap, cv, old_child, &format!("{}[{k}]", path_str(path)), &format!("{ptr}/additionalProperties"), errs);
+                        self.validate_node(
+                            ap,
+                            cv,
+                            old_child,
+                            &format!("{}[{k}]", path_str(path)),
+                            &format!("{ptr}/additionalProperties"),
+                            errs,
+                        );
                     }
                 }
             }
@@ -173,19 +261,37 @@ impl StructuralSchema {
                 if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
                     && items.len() as u64 > max
                 {
-                    errs.push(FieldError { reason: "FieldValueTooMany", field: path.into(), detail: format!("Too many: {}: must have at most {max} items", items.len()) });
+                    errs.push(FieldError {
+                        reason: "FieldValueTooMany",
+                        field: path.into(),
+                        detail: format!("Too many: {}: must have at most {max} items", items.len()),
+                    });
                 }
                 if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
                     && (items.len() as u64) < min
                 {
-                    errs.push(FieldError::invalid(path, &Value::from(items.len()), format!("{} in body should have at least {min} items", path_str(path))));
+                    errs.push(FieldError::invalid(
+                        path,
+                        &Value::from(items.len()),
+                        format!(
+                            "{} in body should have at least {min} items",
+                            path_str(path)
+                        ),
+                    ));
                 }
                 if let Some(is) = schema.get("items") {
                     let old_items = old.and_then(Value::as_array);
                     // Transition rules on list items only correlate for map-type lists; positional otherwise is wrong, so skip oldSelf there.
                     let _ = old_items;
                     for (i, item) in items.iter().enumerate() {
-                        self.validate_node(is, item, None, &format!("{}[{i}]", path_str(path)), &format!("{ptr}/items"), errs);
+                        self.validate_node(
+                            is,
+                            item,
+                            None,
+                            &format!("{}[{i}]", path_str(path)),
+                            &format!("{ptr}/items"),
+                            errs,
+                        );
                     }
                 }
             }
@@ -223,12 +329,19 @@ impl StructuralSchema {
                             "FieldValueDuplicate" => format!("Duplicate value: {msg}"),
                             _ => format!("Invalid value: \"{}\": {msg}", schema_type(schema)),
                         };
-                        errs.push(FieldError { reason, field: path_str(&field), detail });
+                        errs.push(FieldError {
+                            reason,
+                            field: path_str(&field),
+                            detail,
+                        });
                     }
                     Err(e) => errs.push(FieldError {
                         reason: "FieldValueInvalid",
                         field: path_str(&field),
-                        detail: format!("Invalid value: \"{}\": rule evaluation error: {e}", schema_type(schema)),
+                        detail: format!(
+                            "Invalid value: \"{}\": rule evaluation error: {e}",
+                            schema_type(schema)
+                        ),
                     }),
                 }
             }
@@ -237,34 +350,59 @@ impl StructuralSchema {
 }
 
 fn fmt_num(n: f64) -> String {
-    if n.fract() == 0.0 { format!("{}", n as i64) } else { n.to_string() }
+    if n.fract() == 0.0 {
+        format!("{}", n as i64)
+    } else {
+        n.to_string()
+    }
 }
 
 fn schema_type(schema: &Value) -> &str {
-    schema.get("type").and_then(Value::as_str).unwrap_or("object")
+    schema
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("object")
 }
 
 fn escape_ptr(k: &str) -> String {
     k.replace('~', "~0").replace('/', "~1")
 }
 
-fn compile_rules(schema: &Value, ptr: &str, loc: &str, out: &mut HashMap<String, Vec<Rule>>, errors: &mut Vec<FieldError>) {
-    if let Some(rules) = schema.get("x-kubernetes-validations").and_then(Value::as_array) {
+fn compile_rules(
+    schema: &Value,
+    ptr: &str,
+    loc: &str,
+    out: &mut HashMap<String, Vec<Rule>>,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(rules) = schema
+        .get("x-kubernetes-validations")
+        .and_then(Value::as_array)
+    {
         for (i, r) in rules.iter().enumerate() {
-            let source = r.get("rule").and_then(Value::as_str).unwrap_or_default().to_string();
+            let source = r
+                .get("rule")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             let field = format!("spec.validation.{loc}.x-kubernetes-validations[{i}].rule");
             match Program::compile(&source) {
                 Ok(program) => {
-                    let message_expression = match r.get("messageExpression").and_then(Value::as_str) {
-                        Some(me) => match Program::compile(me) {
-                            Ok(p) => Some(p),
-                            Err(e) => {
-                                errors.push(FieldError::invalid(field.replace(".rule", ".messageExpression"), &Value::String(me.into()), cel_message(&e)));
-                                None
-                            }
-                        },
-                        None => None,
-                    };
+                    let message_expression =
+                        match r.get("messageExpression").and_then(Value::as_str) {
+                            Some(me) => match Program::compile(me) {
+                                Ok(p) => Some(p),
+                                Err(e) => {
+                                    errors.push(FieldError::invalid(
+                                        field.replace(".rule", ".messageExpression"),
+                                        &Value::String(me.into()),
+                                        cel_message(&e),
+                                    ));
+                                    None
+                                }
+                            },
+                            None => None,
+                        };
                     out.entry(ptr.to_string()).or_default().push(Rule {
                         source,
                         program,
@@ -274,20 +412,42 @@ fn compile_rules(schema: &Value, ptr: &str, loc: &str, out: &mut HashMap<String,
                         field_path: r.get("fieldPath").and_then(Value::as_str).map(String::from),
                     });
                 }
-                Err(e) => errors.push(FieldError::invalid(field, &Value::String(source.clone()), cel_message(&e))),
+                Err(e) => errors.push(FieldError::invalid(
+                    field,
+                    &Value::String(source.clone()),
+                    cel_message(&e),
+                )),
             }
         }
     }
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (k, s) in props {
-            compile_rules(s, &format!("{ptr}/properties/{}", escape_ptr(k)), &format!("{loc}.properties[{k}]"), out, errors);
+            compile_rules(
+                s,
+                &format!("{ptr}/properties/{}", escape_ptr(k)),
+                &format!("{loc}.properties[{k}]"),
+                out,
+                errors,
+            );
         }
     }
     if let Some(s) = schema.get("items").filter(|s| s.is_object()) {
-        compile_rules(s, &format!("{ptr}/items"), &format!("{loc}.items"), out, errors);
+        compile_rules(
+            s,
+            &format!("{ptr}/items"),
+            &format!("{loc}.items"),
+            out,
+            errors,
+        );
     }
     if let Some(s) = schema.get("additionalProperties").filter(|s| s.is_object()) {
-        compile_rules(s, &format!("{ptr}/additionalProperties"), &format!("{loc}.additionalProperties"), out, errors);
+        compile_rules(
+            s,
+            &format!("{ptr}/additionalProperties"),
+            &format!("{loc}.additionalProperties"),
+            out,
+            errors,
+        );
     }
 }
 
@@ -296,11 +456,17 @@ fn cel_message(e: &CelError) -> String {
 }
 
 fn preserves_unknown(schema: &Value) -> bool {
-    schema.get("x-kubernetes-preserve-unknown-fields").and_then(Value::as_bool).unwrap_or(false)
+    schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn embedded(schema: &Value) -> bool {
-    schema.get("x-kubernetes-embedded-resource").and_then(Value::as_bool).unwrap_or(false)
+    schema
+        .get("x-kubernetes-embedded-resource")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn default_node(schema: &Value, v: &mut Value, path: &str) {
@@ -311,7 +477,9 @@ fn default_node(schema: &Value, v: &mut Value, path: &str) {
                 // Nulls of non-nullable fields are dropped first, so that defaults can apply.
                 m.retain(|k, cv| {
                     !(cv.is_null()
-                        && props.get(k).is_some_and(|ps| !ps.get("nullable").and_then(Value::as_bool).unwrap_or(false)))
+                        && props.get(k).is_some_and(|ps| {
+                            !ps.get("nullable").and_then(Value::as_bool).unwrap_or(false)
+                        }))
                 });
                 for (k, ps) in props {
                     if is_root_meta(path, k) {
@@ -353,7 +521,10 @@ fn unknown(schema: &Value, v: &Value, path: &str, out: &mut Vec<String>, _root: 
             let props = schema.get("properties").and_then(Value::as_object);
             let additional = schema.get("additionalProperties");
             for (k, cv) in m {
-                if is_root_meta(path, k) || (embedded(schema) && matches!(k.as_str(), "apiVersion" | "kind" | "metadata")) {
+                if is_root_meta(path, k)
+                    || (embedded(schema)
+                        && matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
+                {
                     continue;
                 }
                 if let Some(ps) = props.and_then(|p| p.get(k)) {
@@ -384,13 +555,19 @@ fn prune_node(schema: &Value, v: &mut Value, path: &str) {
     }
     match v {
         Value::Object(m) => {
-            let props = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+            let props = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             let additional = schema.get("additionalProperties").cloned();
             let keep_unknown = preserves_unknown(schema);
             let is_embedded = embedded(schema);
             let mut pruned = Map::new();
             for (k, mut cv) in std::mem::take(m) {
-                if is_root_meta(path, &k) || (is_embedded && matches!(k.as_str(), "apiVersion" | "kind" | "metadata")) {
+                if is_root_meta(path, &k)
+                    || (is_embedded && matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
+                {
                     pruned.insert(k, cv);
                 } else if let Some(ps) = props.get(&k) {
                     prune_node(ps, &mut cv, &child(path, &k));
@@ -453,7 +630,10 @@ mod tests {
         let mut obj = json!({"apiVersion":"x/v1","kind":"R","metadata":{"name":"a"},"spec":{"type":"git","content":null,"foo":1,"free":{"x":1},"items":[{"n":"a","z":1}],"labels":{"k":"v"}}});
         s.default(&mut obj);
         assert_eq!(obj["spec"]["content"], "Package");
-        assert_eq!(s.unknown_fields(&obj), vec!["spec.foo".to_string(), "spec.items[0].z".to_string()]);
+        assert_eq!(
+            s.unknown_fields(&obj),
+            vec!["spec.foo".to_string(), "spec.items[0].z".to_string()]
+        );
         s.prune(&mut obj);
         assert!(obj["spec"].get("foo").is_none());
         assert_eq!(obj["spec"]["free"]["x"], 1);
@@ -465,12 +645,28 @@ mod tests {
     fn value_errors() {
         let s = StructuralSchema::compile(&repo_schema()).unwrap();
         let obj = json!({"metadata":{"name":"a"},"spec":{"replicas":"x","mode":"c"}});
-        let errs: Vec<String> = s.validate(&obj, None).iter().map(FieldError::render).collect();
-        assert!(errs.contains(&"spec.type: Required value".to_string()), "{errs:?}");
+        let errs: Vec<String> = s
+            .validate(&obj, None)
+            .iter()
+            .map(FieldError::render)
+            .collect();
+        assert!(
+            errs.contains(&"spec.type: Required value".to_string()),
+            "{errs:?}"
+        );
         assert!(errs.contains(&"spec.replicas: Invalid value: \"string\": spec.replicas in body must be of type integer: \"string\"".to_string()), "{errs:?}");
-        assert!(errs.contains(&"spec.mode: Unsupported value: \"c\": supported values: \"a\", \"b\"".to_string()), "{errs:?}");
+        assert!(
+            errs.contains(
+                &"spec.mode: Unsupported value: \"c\": supported values: \"a\", \"b\"".to_string()
+            ),
+            "{errs:?}"
+        );
         let obj = json!({"metadata":{"name":"a"},"spec":{"type":"git","replicas":0}});
-        let errs: Vec<String> = s.validate(&obj, None).iter().map(FieldError::render).collect();
+        let errs: Vec<String> = s
+            .validate(&obj, None)
+            .iter()
+            .map(FieldError::render)
+            .collect();
         assert_eq!(errs, vec!["spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1".to_string()]);
     }
 
@@ -479,11 +675,25 @@ mod tests {
         let s = StructuralSchema::compile(&repo_schema()).unwrap();
         let old = json!({"metadata":{"name":"a"},"spec":{"type":"git"}});
         let new = json!({"metadata":{"name":"a"},"spec":{"type":"oci"}});
-        assert!(s.validate(&new, None).is_empty(), "transition rules are skipped on create");
-        let errs: Vec<String> = s.validate(&new, Some(&old)).iter().map(FieldError::render).collect();
-        assert_eq!(errs, vec!["spec.type: Invalid value: \"string\": spec.type is immutable".to_string()]);
+        assert!(
+            s.validate(&new, None).is_empty(),
+            "transition rules are skipped on create"
+        );
+        let errs: Vec<String> = s
+            .validate(&new, Some(&old))
+            .iter()
+            .map(FieldError::render)
+            .collect();
+        assert_eq!(
+            errs,
+            vec!["spec.type: Invalid value: \"string\": spec.type is immutable".to_string()]
+        );
         let bad = json!({"metadata":{"name":"A_B"},"spec":{"type":"git"}});
-        let errs: Vec<String> = s.validate(&bad, None).iter().map(FieldError::render).collect();
+        let errs: Vec<String> = s
+            .validate(&bad, None)
+            .iter()
+            .map(FieldError::render)
+            .collect();
         assert_eq!(errs, vec!["<nil>: Invalid value: \"object\": metadata.name must conform to the RFC1123 DNS label standard".to_string()]);
     }
 
@@ -491,6 +701,9 @@ mod tests {
     fn unsupported_rule_rejected_at_compile() {
         let bad = json!({"type":"object","properties":{"spec":{"type":"object","x-kubernetes-validations":[{"rule":"self.isSorted()"}]}}});
         let errs = StructuralSchema::compile(&bad).unwrap_err();
-        assert_eq!(errs[0].field, "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule");
+        assert_eq!(
+            errs[0].field,
+            "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
+        );
     }
 }

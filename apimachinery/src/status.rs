@@ -27,7 +27,11 @@ pub struct StatusDetails {
     pub uid: String,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub causes: Vec<StatusCause>,
-    #[serde(rename = "retryAfterSeconds", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "retryAfterSeconds",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub retry_after_seconds: Option<i32>,
 }
 
@@ -87,7 +91,11 @@ pub struct FieldError {
 
 impl FieldError {
     /// `Invalid value: <value>: <detail>`.
-    pub fn invalid(field: impl Into<String>, value: &Value, detail: impl std::fmt::Display) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: &Value,
+        detail: impl std::fmt::Display,
+    ) -> Self {
         Self {
             reason: "FieldValueInvalid",
             field: field.into(),
@@ -101,11 +109,19 @@ impl FieldError {
         } else {
             format!("Required value: {detail}")
         };
-        Self { reason: "FieldValueRequired", field: field.into(), detail }
+        Self {
+            reason: "FieldValueRequired",
+            field: field.into(),
+            detail,
+        }
     }
     /// `Forbidden: detail`.
     pub fn forbidden(field: impl Into<String>, detail: impl std::fmt::Display) -> Self {
-        Self { reason: "FieldValueForbidden", field: field.into(), detail: format!("Forbidden: {detail}") }
+        Self {
+            reason: "FieldValueForbidden",
+            field: field.into(),
+            detail: format!("Forbidden: {detail}"),
+        }
     }
     /// `Unsupported value: "x": supported values: "a", "b"`.
     pub fn not_supported(field: impl Into<String>, value: &Value, supported: &[Value]) -> Self {
@@ -113,15 +129,27 @@ impl FieldError {
         Self {
             reason: "FieldValueNotSupported",
             field: field.into(),
-            detail: format!("Unsupported value: {}: supported values: {}", render_value(value), list.join(", ")),
+            detail: format!(
+                "Unsupported value: {}: supported values: {}",
+                render_value(value),
+                list.join(", ")
+            ),
         }
     }
     /// `Too long: may not be more than N bytes` and friends.
     pub fn too_long(field: impl Into<String>, max: usize) -> Self {
-        Self { reason: "FieldValueTooLong", field: field.into(), detail: format!("Too long: may not be more than {max} bytes") }
+        Self {
+            reason: "FieldValueTooLong",
+            field: field.into(),
+            detail: format!("Too long: may not be more than {max} bytes"),
+        }
     }
     /// `Invalid value: "object": detail` (type errors render the value as its type, like Go).
-    pub fn type_invalid(field: impl Into<String>, value: &Value, detail: impl std::fmt::Display) -> Self {
+    pub fn type_invalid(
+        field: impl Into<String>,
+        value: &Value,
+        detail: impl std::fmt::Display,
+    ) -> Self {
         Self {
             reason: "FieldValueTypeInvalid",
             field: field.into(),
@@ -130,7 +158,11 @@ impl FieldError {
     }
     /// `field: detail`, the way Go prints an `ErrorList` entry.
     pub fn render(&self) -> String {
-        if self.field.is_empty() { self.detail.clone() } else { format!("{}: {}", self.field, self.detail) }
+        if self.field.is_empty() {
+            self.detail.clone()
+        } else {
+            format!("{}: {}", self.field, self.detail)
+        }
     }
 }
 
@@ -160,7 +192,12 @@ pub fn json_type_name(value: &Value) -> &'static str {
 
 impl StatusError {
     fn new(code: u16, reason: &str, message: impl Into<String>) -> Self {
-        Self { code, reason: reason.to_string(), message: message.into(), details: None }
+        Self {
+            code,
+            reason: reason.to_string(),
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
@@ -176,12 +213,17 @@ impl StatusError {
     /// 404 `configmaps "x" not found`.
     pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
         let qr = QualifiedResource { group, resource };
-        Self::new(404, "NotFound", format!("{qr} {name:?} not found")).with_details(group, resource, name)
+        Self::new(404, "NotFound", format!("{qr} {name:?} not found"))
+            .with_details(group, resource, name)
     }
 
     /// 404 for a URL that names no resource.
     pub fn resource_not_found() -> Self {
-        let mut e = Self::new(404, "NotFound", "the server could not find the requested resource");
+        let mut e = Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
         e.details = Some(StatusDetails::default());
         e
     }
@@ -189,7 +231,12 @@ impl StatusError {
     /// 409 `configmaps "x" already exists`.
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
         let qr = QualifiedResource { group, resource };
-        Self::new(409, "AlreadyExists", format!("{qr} {name:?} already exists")).with_details(group, resource, name)
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{qr} {name:?} already exists"),
+        )
+        .with_details(group, resource, name)
     }
 
     /// 409 Conflict with the standard optimistic-concurrency text.
@@ -205,8 +252,12 @@ impl StatusError {
     /// 409 `Operation cannot be fulfilled on configmaps "x": <why>`.
     pub fn conflict(group: &str, resource: &str, name: &str, why: &str) -> Self {
         let qr = QualifiedResource { group, resource };
-        Self::new(409, "Conflict", format!("Operation cannot be fulfilled on {qr} {name:?}: {why}"))
-            .with_details(group, resource, name)
+        Self::new(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on {qr} {name:?}: {why}"),
+        )
+        .with_details(group, resource, name)
     }
 
     /// 422 `ConfigMap "x" is invalid: <errors>`.
@@ -218,11 +269,20 @@ impl StatusError {
             1 => rendered[0].clone(),
             _ => format!("[{}]", rendered.join(", ")),
         };
-        let mut err = Self::new(422, "Invalid", format!("{qk} {name:?} is invalid: {joined}")).with_details(group, kind, name);
+        let mut err = Self::new(
+            422,
+            "Invalid",
+            format!("{qk} {name:?} is invalid: {joined}"),
+        )
+        .with_details(group, kind, name);
         if let Some(d) = err.details.as_mut() {
             d.causes = errors
                 .iter()
-                .map(|e| StatusCause { reason: e.reason.to_string(), message: e.detail.clone(), field: e.field.clone() })
+                .map(|e| StatusCause {
+                    reason: e.reason.to_string(),
+                    message: e.detail.clone(),
+                    field: e.field.clone(),
+                })
                 .collect();
         }
         err
@@ -235,18 +295,31 @@ impl StatusError {
 
     /// 400 for a body that does not decode: `Kind in version "v1" cannot be handled as a Kind: <why>`.
     pub fn decode(kind: &str, version: &str, why: impl std::fmt::Display) -> Self {
-        Self::bad_request(format!("{kind} in version {version:?} cannot be handled as a {kind}: {why}"))
+        Self::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: {why}"
+        ))
     }
 
     /// 400 for `fieldValidation=Strict`: `... strict decoding error: unknown field "spec.foo", ...`.
     pub fn strict_unknown_fields(kind: &str, version: &str, fields: &[String]) -> Self {
-        let list: Vec<String> = fields.iter().map(|f| format!("unknown field {f:?}")).collect();
-        Self::decode(kind, version, format!("strict decoding error: {}", list.join(", ")))
+        let list: Vec<String> = fields
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect();
+        Self::decode(
+            kind,
+            version,
+            format!("strict decoding error: {}", list.join(", ")),
+        )
     }
 
     /// 405 MethodNotAllowed.
     pub fn method_not_allowed() -> Self {
-        Self::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
     }
 
     /// 406 NotAcceptable.
@@ -272,17 +345,31 @@ impl StatusError {
 
     /// 415 for a request body content type the server does not decode.
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})"))
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type:?})"
+            ),
+        )
     }
 
     /// 413 RequestEntityTooLarge.
     pub fn too_large(limit: usize) -> Self {
-        Self::new(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {limit}"))
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
     }
 
     /// 410 Expired: the watch or list resourceVersion has been compacted away.
     pub fn expired(requested: u64, oldest: u64) -> Self {
-        Self::new(410, "Expired", format!("too old resource version: {requested} ({oldest})"))
+        Self::new(
+            410,
+            "Expired",
+            format!("too old resource version: {requested} ({oldest})"),
+        )
     }
 
     /// 410 Expired for an invalid or stale `continue` token.
@@ -308,9 +395,17 @@ impl StatusError {
 
     /// 500 InternalError.
     pub fn internal(why: impl std::fmt::Display) -> Self {
-        let mut e = Self::new(500, "InternalError", format!("Internal error occurred: {why}"));
+        let mut e = Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {why}"),
+        );
         e.details = Some(StatusDetails {
-            causes: vec![StatusCause { reason: String::new(), message: why.to_string(), field: String::new() }],
+            causes: vec![StatusCause {
+                reason: String::new(),
+                message: why.to_string(),
+                field: String::new(),
+            }],
             ..Default::default()
         });
         e
@@ -333,7 +428,10 @@ impl StatusError {
             "code": self.code,
         });
         if let (Some(d), Some(obj)) = (&self.details, v.as_object_mut()) {
-            obj.insert("details".into(), serde_json::to_value(d).unwrap_or(Value::Null));
+            obj.insert(
+                "details".into(),
+                serde_json::to_value(d).unwrap_or(Value::Null),
+            );
         }
         v
     }
@@ -384,21 +482,46 @@ mod tests {
 
     #[test]
     fn invalid_renders_one_and_many() {
-        let one = StatusError::invalid("", "ConfigMap", "X", &[FieldError::invalid("metadata.name", &Value::String("X".into()), "bad")]);
-        assert_eq!(one.message, "ConfigMap \"X\" is invalid: metadata.name: Invalid value: \"X\": bad");
-        assert_eq!(one.to_json()["details"]["causes"][0]["field"], "metadata.name");
+        let one = StatusError::invalid(
+            "",
+            "ConfigMap",
+            "X",
+            &[FieldError::invalid(
+                "metadata.name",
+                &Value::String("X".into()),
+                "bad",
+            )],
+        );
+        assert_eq!(
+            one.message,
+            "ConfigMap \"X\" is invalid: metadata.name: Invalid value: \"X\": bad"
+        );
+        assert_eq!(
+            one.to_json()["details"]["causes"][0]["field"],
+            "metadata.name"
+        );
         let many = StatusError::invalid(
             "example.com",
             "Widget",
             "w",
-            &[FieldError::required("spec.a", ""), FieldError::forbidden("spec.b", "nope")],
+            &[
+                FieldError::required("spec.a", ""),
+                FieldError::forbidden("spec.b", "nope"),
+            ],
         );
-        assert_eq!(many.message, "Widget.example.com \"w\" is invalid: [spec.a: Required value, spec.b: Forbidden: nope]");
+        assert_eq!(
+            many.message,
+            "Widget.example.com \"w\" is invalid: [spec.a: Required value, spec.b: Forbidden: nope]"
+        );
     }
 
     #[test]
     fn strict_text() {
-        let e = StatusError::strict_unknown_fields("Widget", "v1", &["spec.foo".into(), "spec.bar".into()]);
+        let e = StatusError::strict_unknown_fields(
+            "Widget",
+            "v1",
+            &["spec.foo".into(), "spec.bar".into()],
+        );
         assert_eq!(
             e.message,
             "Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: unknown field \"spec.foo\", unknown field \"spec.bar\""

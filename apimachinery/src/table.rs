@@ -102,12 +102,31 @@ impl TableSpec {
             columns.push(Column::age());
         }
         for c in cols {
-            let path = c.get("jsonPath").and_then(Value::as_str).unwrap_or_default();
+            let path = c
+                .get("jsonPath")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             columns.push(Column {
-                name: c.get("name").and_then(Value::as_str).unwrap_or_default().into(),
-                type_: c.get("type").and_then(Value::as_str).unwrap_or("string").into(),
-                format: c.get("format").and_then(Value::as_str).unwrap_or_default().into(),
-                description: c.get("description").and_then(Value::as_str).unwrap_or_default().into(),
+                name: c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into(),
+                type_: c
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("string")
+                    .into(),
+                format: c
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into(),
+                description: c
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into(),
                 priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
                 source: CellSource::Path(JsonPath::parse(path)?),
             });
@@ -122,7 +141,11 @@ impl TableSpec {
 
     /// One row for an object.
     pub fn row(&self, obj: &Value, now_unix: i64, include: IncludeObject) -> Value {
-        let cells: Vec<Value> = self.columns.iter().map(|c| cell(c, obj, now_unix)).collect();
+        let cells: Vec<Value> = self
+            .columns
+            .iter()
+            .map(|c| cell(c, obj, now_unix))
+            .collect();
         let mut row = json!({"cells": cells});
         let object = match include {
             IncludeObject::None => None,
@@ -145,14 +168,21 @@ impl TableSpec {
         now_unix: i64,
         with_definitions: bool,
     ) -> Value {
-        let rows: Vec<Value> = objects.iter().map(|o| self.row(o, now_unix, include)).collect();
+        let rows: Vec<Value> = objects
+            .iter()
+            .map(|o| self.row(o, now_unix, include))
+            .collect();
         let mut metadata = json!({"resourceVersion": resource_version});
         if !continue_token.is_empty()
             && let Some(m) = metadata.as_object_mut()
         {
             m.insert("continue".into(), Value::String(continue_token.into()));
         }
-        let defs = if with_definitions { self.column_definitions() } else { Vec::new() };
+        let defs = if with_definitions {
+            self.column_definitions()
+        } else {
+            Vec::new()
+        };
         json!({
             "kind": "Table",
             "apiVersion": "meta.k8s.io/v1",
@@ -174,7 +204,10 @@ pub fn partial_object_metadata(obj: &Value) -> Value {
 
 fn cell(col: &Column, obj: &Value, now_unix: i64) -> Value {
     match &col.source {
-        CellSource::Name => obj.pointer("/metadata/name").cloned().unwrap_or(Value::Null),
+        CellSource::Name => obj
+            .pointer("/metadata/name")
+            .cloned()
+            .unwrap_or(Value::Null),
         CellSource::Computed(f) => f(obj),
         CellSource::Path(p) => {
             let found = p.find(obj);
@@ -213,7 +246,11 @@ pub fn parse_unix(ts: &str) -> Option<i64> {
 
 /// Age of an object (`metadata.creationTimestamp`) as kubectl prints it.
 pub fn age_cell(obj: &Value, now_unix: i64) -> Value {
-    match obj.pointer("/metadata/creationTimestamp").and_then(Value::as_str).and_then(parse_unix) {
+    match obj
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .and_then(parse_unix)
+    {
         Some(t) => Value::String(human_duration(now_unix - t)),
         None => Value::String("<unknown>".into()),
     }
@@ -233,7 +270,11 @@ pub fn human_duration(seconds: i64) -> String {
     let minutes = seconds / 60;
     if minutes < 10 {
         let s = seconds % 60;
-        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
     }
     if minutes < 180 {
         return format!("{minutes}m");
@@ -241,21 +282,33 @@ pub fn human_duration(seconds: i64) -> String {
     let hours = seconds / 3600;
     if hours < 8 {
         let m = minutes % 60;
-        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
     }
     if hours < 48 {
         return format!("{hours}h");
     }
     if hours < 24 * 8 {
         let h = hours % 24;
-        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{h}h", hours / 24) };
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
     }
     if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
     }
     if hours < 24 * 365 * 8 {
         let dy = (hours / 24) % 365;
-        return if dy == 0 { format!("{}y", hours / 24 / 365) } else { format!("{}y{dy}d", hours / 24 / 365) };
+        return if dy == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{dy}d", hours / 24 / 365)
+        };
     }
     format!("{}y", hours / 24 / 365)
 }

@@ -4,15 +4,19 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-const DNS1123_SUBDOMAIN_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 
-static DNS1123_LABEL: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(&format!("^{DNS1123_LABEL_FMT}$")).ok());
+static DNS1123_LABEL: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(&format!("^{DNS1123_LABEL_FMT}$")).ok());
 static DNS1123_SUBDOMAIN: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(&format!("^{DNS1123_SUBDOMAIN_FMT}$")).ok());
-static LABEL_VALUE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(&format!("^{LABEL_VALUE_FMT}$")).ok());
-static QUALIFIED_NAME: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(&format!("^{QUALIFIED_NAME_FMT}$")).ok());
+static LABEL_VALUE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(&format!("^{LABEL_VALUE_FMT}$")).ok());
+static QUALIFIED_NAME: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(&format!("^{QUALIFIED_NAME_FMT}$")).ok());
 
 fn matches(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
     re.as_ref().is_some_and(|r| r.is_match(s))
@@ -79,7 +83,11 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
             if prefix.is_empty() {
                 errs.push("prefix part must be non-empty".to_string());
             } else {
-                errs.extend(is_dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
+                errs.extend(
+                    is_dns1123_subdomain(prefix)
+                        .into_iter()
+                        .map(|m| format!("prefix part {m}")),
+                );
             }
             *name
         }

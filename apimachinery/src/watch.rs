@@ -39,7 +39,8 @@ impl EventType {
 
 /// One framed event line (with its trailing newline).
 pub fn event_line(kind: EventType, object: &Value) -> Vec<u8> {
-    let mut out = serde_json::to_vec(&json!({"type": kind.as_str(), "object": object})).unwrap_or_default();
+    let mut out =
+        serde_json::to_vec(&json!({"type": kind.as_str(), "object": object})).unwrap_or_default();
     out.push(b'\n');
     out
 }
@@ -56,10 +57,18 @@ pub fn event_line_raw(kind: EventType, object_json: &str) -> Vec<u8> {
 }
 
 /// The object of a BOOKMARK event.
-pub fn bookmark_object(api_version: &str, kind: &str, resource_version: u64, initial_events_end: bool) -> Value {
+pub fn bookmark_object(
+    api_version: &str,
+    kind: &str,
+    resource_version: u64,
+    initial_events_end: bool,
+) -> Value {
     let mut metadata = json!({"resourceVersion": resource_version.to_string()});
     if initial_events_end && let Some(m) = metadata.as_object_mut() {
-        m.insert("annotations".into(), json!({"k8s.io/initial-events-end": "true"}));
+        m.insert(
+            "annotations".into(),
+            json!({"k8s.io/initial-events-end": "true"}),
+        );
     }
     json!({"apiVersion": api_version, "kind": kind, "metadata": metadata})
 }
@@ -72,11 +81,18 @@ mod tests {
     fn lines() {
         let l = event_line(EventType::Added, &json!({"a":1}));
         assert_eq!(l, b"{\"type\":\"ADDED\",\"object\":{\"a\":1}}\n");
-        assert_eq!(event_line_raw(EventType::Deleted, "{}"), b"{\"type\":\"DELETED\",\"object\":{}}\n");
-        let parsed: Value = serde_json::from_slice(&event_line_raw(EventType::Modified, "{\"x\":2}")).unwrap();
+        assert_eq!(
+            event_line_raw(EventType::Deleted, "{}"),
+            b"{\"type\":\"DELETED\",\"object\":{}}\n"
+        );
+        let parsed: Value =
+            serde_json::from_slice(&event_line_raw(EventType::Modified, "{\"x\":2}")).unwrap();
         assert_eq!(parsed["object"]["x"], 2);
         let b = bookmark_object("v1", "ConfigMap", 9, true);
-        assert_eq!(b["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+        assert_eq!(
+            b["metadata"]["annotations"]["k8s.io/initial-events-end"],
+            "true"
+        );
         assert_eq!(EventType::parse("BOOKMARK"), Some(EventType::Bookmark));
     }
 }

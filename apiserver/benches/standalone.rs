@@ -29,12 +29,21 @@ fn cold_start() {
         for (round, out) in [(0, &mut fresh), (1, &mut warm)] {
             let t0 = Instant::now();
             let mut child = Command::new(env!("CARGO_BIN_EXE_porch-standalone-dev"))
-                .args(["--data-dir", dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+                .args([
+                    "--data-dir",
+                    dir.path().to_str().unwrap(),
+                    "--listen",
+                    "127.0.0.1:0",
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            let line = BufReader::new(child.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+            let line = BufReader::new(child.stdout.take().unwrap())
+                .lines()
+                .next()
+                .unwrap()
+                .unwrap();
             assert!(line.contains("ready"));
             out.push(t0.elapsed());
             child.kill().unwrap();
@@ -43,12 +52,21 @@ fn cold_start() {
         }
     }
     let avg = |v: &[Duration]| v.iter().sum::<Duration>() / v.len() as u32;
-    println!("cold start to ready (process spawn -> ready line): first start {:?} avg, restart {:?} avg (5 runs each)", avg(&fresh), avg(&warm));
+    println!(
+        "cold start to ready (process spawn -> ready line): first start {:?} avg, restart {:?} avg (5 runs each)",
+        avg(&fresh),
+        avg(&warm)
+    );
 }
 
 async fn throughput_list_watch() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(ServerOptions::new(dir.path(), "127.0.0.1:0".parse().unwrap())).await.unwrap();
+    let server = start(ServerOptions::new(
+        dir.path(),
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .await
+    .unwrap();
     let client = server.client().await.unwrap();
     let api: Api<ConfigMap> = Api::default_namespaced(client.clone());
 
@@ -62,7 +80,9 @@ async fn throughput_list_watch() {
         handles.push(tokio::spawn(async move {
             let api: Api<ConfigMap> = Api::default_namespaced(client);
             for i in 0..total / clients {
-                api.create(&PostParams::default(), &cm(&format!("c{c}-{i}"))).await.unwrap();
+                api.create(&PostParams::default(), &cm(&format!("c{c}-{i}")))
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -70,7 +90,10 @@ async fn throughput_list_watch() {
         h.await.unwrap();
     }
     let el = t0.elapsed();
-    println!("create throughput: {total} creates by {clients} concurrent clients over HTTPS in {el:?} = {:.0} creates/s", total as f64 / el.as_secs_f64());
+    println!(
+        "create throughput: {total} creates by {clients} concurrent clients over HTTPS in {el:?} = {:.0} creates/s",
+        total as f64 / el.as_secs_f64()
+    );
 
     // List of 10,000 objects (JSON, one request, no limit), best and average of 10.
     let mut times = Vec::new();
@@ -90,18 +113,38 @@ async fn throughput_list_watch() {
     println!("list of {total} ConfigMaps (raw bytes over HTTPS, no decode): median {http:?}");
 
     // Watch latency: request sent -> event received, 300 sequential writes.
-    let mut stream = api.watch(&WatchParams::default(), "0").await.unwrap().boxed();
+    let mut stream = api
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
     // Drain the initial ADDED events of the existing objects.
-    let current = api.list(&ListParams::default().limit(1)).await.unwrap().metadata.resource_version.unwrap();
+    let current = api
+        .list(&ListParams::default().limit(1))
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
     drop(stream);
-    stream = api.watch(&WatchParams::default(), &current).await.unwrap().boxed();
+    stream = api
+        .watch(&WatchParams::default(), &current)
+        .await
+        .unwrap()
+        .boxed();
     let mut lat = Vec::new();
     for i in 0..300 {
         let t = Instant::now();
-        api.create(&PostParams::default(), &cm(&format!("w{i}"))).await.unwrap();
+        api.create(&PostParams::default(), &cm(&format!("w{i}")))
+            .await
+            .unwrap();
         loop {
             match stream.try_next().await.unwrap() {
-                Some(WatchEvent::Added(o)) if o.metadata.name.as_deref() == Some(&format!("w{i}")) => break,
+                Some(WatchEvent::Added(o))
+                    if o.metadata.name.as_deref() == Some(&format!("w{i}")) =>
+                {
+                    break;
+                }
                 Some(_) => continue,
                 None => panic!("watch ended"),
             }
@@ -122,7 +165,9 @@ async fn reqwest_like_list(server: &porch_apiserver::RunningServer) -> Duration 
     let client = server.client().await.unwrap();
     let mut times = Vec::new();
     for _ in 0..10 {
-        let req = http::Request::get("/api/v1/namespaces/default/configmaps").body(Vec::new()).unwrap();
+        let req = http::Request::get("/api/v1/namespaces/default/configmaps")
+            .body(Vec::new())
+            .unwrap();
         let t = Instant::now();
         let text = client.request_text(req).await.unwrap();
         assert!(text.len() > 1_000_000);
@@ -138,6 +183,9 @@ fn main() {
         return;
     }
     cold_start();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(throughput_list_watch());
 }

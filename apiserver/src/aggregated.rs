@@ -13,7 +13,10 @@ pub struct UserInfo {
 impl UserInfo {
     /// The single user of a standalone server (bearer token in the kubeconfig).
     pub fn standalone_admin() -> Self {
-        Self { name: "porch-admin".into(), groups: vec!["system:masters".into(), "system:authenticated".into()] }
+        Self {
+            name: "porch-admin".into(),
+            groups: vec!["system:masters".into(), "system:authenticated".into()],
+        }
     }
 }
 

@@ -53,10 +53,14 @@ fn sa_secrets(obj: &Value) -> Value {
     json!(count(obj.get("secrets")))
 }
 fn lease_holder(obj: &Value) -> Value {
-    obj.pointer("/spec/holderIdentity").cloned().unwrap_or_else(|| json!(""))
+    obj.pointer("/spec/holderIdentity")
+        .cloned()
+        .unwrap_or_else(|| json!(""))
 }
 fn crd_created(obj: &Value) -> Value {
-    obj.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null)
+    obj.pointer("/metadata/creationTimestamp")
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 fn event_last_seen(obj: &Value) -> Value {
     let ts = obj
@@ -78,15 +82,27 @@ fn event_reason(obj: &Value) -> Value {
 }
 fn event_object(obj: &Value) -> Value {
     let io = obj.get("involvedObject").or_else(|| obj.get("regarding"));
-    let kind = io.and_then(|i| i.get("kind")).and_then(Value::as_str).unwrap_or_default().to_lowercase();
-    let name = io.and_then(|i| i.get("name")).and_then(Value::as_str).unwrap_or_default();
+    let kind = io
+        .and_then(|i| i.get("kind"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_lowercase();
+    let name = io
+        .and_then(|i| i.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     Value::String(format!("{kind}/{name}"))
 }
 fn event_message(obj: &Value) -> Value {
-    obj.get("message").or_else(|| obj.get("note")).cloned().unwrap_or(Value::Null)
+    obj.get("message")
+        .or_else(|| obj.get("note"))
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 fn name_cell(obj: &Value) -> Value {
-    obj.pointer("/metadata/name").cloned().unwrap_or(Value::Null)
+    obj.pointer("/metadata/name")
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 fn table(extra: Vec<Column>, with_age: bool) -> TableSpec {
@@ -124,9 +140,39 @@ struct Def {
 }
 
 const DEFS: &[Def] = &[
-    Def { kind: BuiltinKind::Namespace, group: "", version: "v1", resource: "namespaces", kind_name: "Namespace", namespaced: false, short: &["ns"], status: true, fields: &["status.phase"] },
-    Def { kind: BuiltinKind::ConfigMap, group: "", version: "v1", resource: "configmaps", kind_name: "ConfigMap", namespaced: true, short: &["cm"], status: false, fields: &[] },
-    Def { kind: BuiltinKind::Secret, group: "", version: "v1", resource: "secrets", kind_name: "Secret", namespaced: true, short: &[], status: false, fields: &["type"] },
+    Def {
+        kind: BuiltinKind::Namespace,
+        group: "",
+        version: "v1",
+        resource: "namespaces",
+        kind_name: "Namespace",
+        namespaced: false,
+        short: &["ns"],
+        status: true,
+        fields: &["status.phase"],
+    },
+    Def {
+        kind: BuiltinKind::ConfigMap,
+        group: "",
+        version: "v1",
+        resource: "configmaps",
+        kind_name: "ConfigMap",
+        namespaced: true,
+        short: &["cm"],
+        status: false,
+        fields: &[],
+    },
+    Def {
+        kind: BuiltinKind::Secret,
+        group: "",
+        version: "v1",
+        resource: "secrets",
+        kind_name: "Secret",
+        namespaced: true,
+        short: &[],
+        status: false,
+        fields: &["type"],
+    },
     Def {
         kind: BuiltinKind::Event,
         group: "",
@@ -150,8 +196,28 @@ const DEFS: &[Def] = &[
             "type",
         ],
     },
-    Def { kind: BuiltinKind::ServiceAccount, group: "", version: "v1", resource: "serviceaccounts", kind_name: "ServiceAccount", namespaced: true, short: &["sa"], status: false, fields: &[] },
-    Def { kind: BuiltinKind::Lease, group: "coordination.k8s.io", version: "v1", resource: "leases", kind_name: "Lease", namespaced: true, short: &[], status: false, fields: &[] },
+    Def {
+        kind: BuiltinKind::ServiceAccount,
+        group: "",
+        version: "v1",
+        resource: "serviceaccounts",
+        kind_name: "ServiceAccount",
+        namespaced: true,
+        short: &["sa"],
+        status: false,
+        fields: &[],
+    },
+    Def {
+        kind: BuiltinKind::Lease,
+        group: "coordination.k8s.io",
+        version: "v1",
+        resource: "leases",
+        kind_name: "Lease",
+        namespaced: true,
+        short: &[],
+        status: false,
+        fields: &[],
+    },
     Def {
         kind: BuiltinKind::EventsV1Event,
         group: "events.k8s.io",
@@ -161,7 +227,14 @@ const DEFS: &[Def] = &[
         namespaced: true,
         short: &["ev"],
         status: false,
-        fields: &["regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reason", "type"],
+        fields: &[
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "reason",
+            "type",
+        ],
     },
     Def {
         kind: BuiltinKind::CustomResourceDefinition,
@@ -178,12 +251,33 @@ const DEFS: &[Def] = &[
 
 fn table_for(kind: BuiltinKind) -> TableSpec {
     match kind {
-        BuiltinKind::Namespace => table(vec![Column::computed("Status", "string", 0, ns_status)], true),
-        BuiltinKind::ConfigMap => table(vec![Column::computed("Data", "string", 0, configmap_data)], true),
-        BuiltinKind::Secret => table(vec![Column::computed("Type", "string", 0, secret_type), Column::computed("Data", "string", 0, secret_data)], true),
-        BuiltinKind::ServiceAccount => table(vec![Column::computed("Secrets", "string", 0, sa_secrets)], true),
-        BuiltinKind::Lease => table(vec![Column::computed("Holder", "string", 0, lease_holder)], true),
-        BuiltinKind::CustomResourceDefinition => table(vec![Column::computed("Created At", "date", 0, crd_created)], false),
+        BuiltinKind::Namespace => table(
+            vec![Column::computed("Status", "string", 0, ns_status)],
+            true,
+        ),
+        BuiltinKind::ConfigMap => table(
+            vec![Column::computed("Data", "string", 0, configmap_data)],
+            true,
+        ),
+        BuiltinKind::Secret => table(
+            vec![
+                Column::computed("Type", "string", 0, secret_type),
+                Column::computed("Data", "string", 0, secret_data),
+            ],
+            true,
+        ),
+        BuiltinKind::ServiceAccount => table(
+            vec![Column::computed("Secrets", "string", 0, sa_secrets)],
+            true,
+        ),
+        BuiltinKind::Lease => table(
+            vec![Column::computed("Holder", "string", 0, lease_holder)],
+            true,
+        ),
+        BuiltinKind::CustomResourceDefinition => table(
+            vec![Column::computed("Created At", "date", 0, crd_created)],
+            false,
+        ),
         BuiltinKind::Event | BuiltinKind::EventsV1Event => TableSpec {
             columns: vec![
                 Column::computed("Last Seen", "string", 0, event_last_seen),
@@ -191,7 +285,10 @@ fn table_for(kind: BuiltinKind) -> TableSpec {
                 Column::computed("Reason", "string", 0, event_reason),
                 Column::computed("Object", "string", 0, event_object),
                 Column::computed("Message", "string", 0, event_message),
-                Column { priority: 1, ..Column::computed("Name", "string", 1, name_cell) },
+                Column {
+                    priority: 1,
+                    ..Column::computed("Name", "string", 1, name_cell)
+                },
             ],
         },
     }
@@ -254,7 +351,11 @@ fn diff_unknown(input: &Value, known: &Value, path: &str, out: &mut Vec<String>)
         (Value::Object(a), Value::Object(b)) => {
             // Opaque maps (labels, data, ...) round-trip whole, so every key is present in `b`.
             for (k, v) in a {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match b.get(k) {
                     Some(bv) => diff_unknown(v, bv, &p, out),
                     None if !v.is_null() && !is_empty_container(v) => out.push(p),
@@ -279,13 +380,20 @@ fn is_empty_container(v: &Value) -> bool {
 pub fn prepare(kind: BuiltinKind, obj: &mut Value, creating: bool) {
     match kind {
         BuiltinKind::Secret => {
-            if let Some(Value::Object(sd)) = obj.as_object_mut().and_then(|m| m.remove("stringData")) {
+            if let Some(Value::Object(sd)) =
+                obj.as_object_mut().and_then(|m| m.remove("stringData"))
+            {
                 use base64::Engine;
-                let data = obj.as_object_mut().map(|m| m.entry("data").or_insert_with(|| Value::Object(Map::new())));
+                let data = obj
+                    .as_object_mut()
+                    .map(|m| m.entry("data").or_insert_with(|| Value::Object(Map::new())));
                 if let Some(Value::Object(d)) = data {
                     for (k, v) in sd {
                         let s = v.as_str().unwrap_or_default();
-                        d.insert(k, Value::String(base64::engine::general_purpose::STANDARD.encode(s)));
+                        d.insert(
+                            k,
+                            Value::String(base64::engine::general_purpose::STANDARD.encode(s)),
+                        );
                     }
                 }
             }
@@ -315,11 +423,17 @@ pub fn validate(kind: BuiltinKind, obj: &Value, old: Option<&Value>) -> Vec<Fiel
             {
                 for field in ["data", "binaryData"] {
                     if old.get(field) != obj.get(field) {
-                        errs.push(FieldError::forbidden(field, "field is immutable when `immutable` is set"));
+                        errs.push(FieldError::forbidden(
+                            field,
+                            "field is immutable when `immutable` is set",
+                        ));
                     }
                 }
                 if obj.get("immutable").and_then(Value::as_bool) != Some(true) {
-                    errs.push(FieldError::forbidden("immutable", "field is immutable when `immutable` is set"));
+                    errs.push(FieldError::forbidden(
+                        "immutable",
+                        "field is immutable when `immutable` is set",
+                    ));
                 }
             }
             if kind == BuiltinKind::Secret
@@ -330,10 +444,16 @@ pub fn validate(kind: BuiltinKind, obj: &Value, old: Option<&Value>) -> Vec<Fiel
             }
         }
         BuiltinKind::Lease => {
-            if let Some(d) = obj.pointer("/spec/leaseDurationSeconds").and_then(Value::as_i64)
+            if let Some(d) = obj
+                .pointer("/spec/leaseDurationSeconds")
+                .and_then(Value::as_i64)
                 && d <= 0
             {
-                errs.push(FieldError::invalid("spec.leaseDurationSeconds", &json!(d), "must be greater than 0"));
+                errs.push(FieldError::invalid(
+                    "spec.leaseDurationSeconds",
+                    &json!(d),
+                    "must be greater than 0",
+                ));
             }
         }
         _ => {}
@@ -348,8 +468,12 @@ mod tests {
     #[test]
     fn unknown_fields_found_by_roundtrip() {
         let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","labels":{"x":"y"},"bogus":1},"data":{"k":"v"},"spec":{"foo":1}});
-        assert_eq!(decode_check(BuiltinKind::ConfigMap, &cm).unwrap(), vec!["metadata.bogus".to_string(), "spec".to_string()]);
-        let bad = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":1}});
+        assert_eq!(
+            decode_check(BuiltinKind::ConfigMap, &cm).unwrap(),
+            vec!["metadata.bogus".to_string(), "spec".to_string()]
+        );
+        let bad =
+            json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":1}});
         assert!(decode_check(BuiltinKind::ConfigMap, &bad).is_err());
     }
 
@@ -367,6 +491,9 @@ mod tests {
         let old = json!({"immutable":true,"data":{"a":"1"}});
         let new = json!({"immutable":true,"data":{"a":"2"}});
         let errs = validate(BuiltinKind::ConfigMap, &new, Some(&old));
-        assert_eq!(errs[0].render(), "data: Forbidden: field is immutable when `immutable` is set");
+        assert_eq!(
+            errs[0].render(),
+            "data: Forbidden: field is immutable when `immutable` is set"
+        );
     }
 }

@@ -12,18 +12,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn uid(o: &Value) -> &str {
-    o.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default()
+    o.pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 fn owner_uids(o: &Value) -> Vec<String> {
     o.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn has_finalizer(o: &Value, f: &str) -> bool {
-    o.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x == f))
+    o.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|x| x == f))
 }
 
 fn deleting(o: &Value) -> bool {
@@ -42,12 +50,18 @@ pub async fn run(app: App) {
                 Ok(ev) => {
                     let relevant = ev.kind == porch_apimachinery::watch::EventType::Deleted
                         || deleting(&ev.object.value)
-                        || ev.object.value.pointer("/metadata/ownerReferences").is_some();
+                        || ev
+                            .object
+                            .value
+                            .pointer("/metadata/ownerReferences")
+                            .is_some();
                     if relevant {
                         app2.controllers.notify_one();
                     }
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => app2.controllers.notify_one(),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    app2.controllers.notify_one()
+                }
                 Err(_) => return,
             }
         }
@@ -66,7 +80,13 @@ struct Item {
 }
 
 fn ctx_for(app: &App, info: &Arc<ResourceInfo>, ns: &str) -> Ctx {
-    let version = info.versions.iter().find(|v| v.storage).or(info.versions.first()).map(|v| v.name.clone()).unwrap_or_default();
+    let version = info
+        .versions
+        .iter()
+        .find(|v| v.storage)
+        .or(info.versions.first())
+        .map(|v| v.name.clone())
+        .unwrap_or_default();
     Ctx {
         app: app.clone(),
         info: info.clone(),
@@ -78,10 +98,14 @@ fn ctx_for(app: &App, info: &Arc<ResourceInfo>, ns: &str) -> Ctx {
 }
 
 fn ns_of(o: &Value) -> &str {
-    o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default()
+    o.pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 fn name_of(o: &Value) -> &str {
-    o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
+    o.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 async fn delete_item(app: &App, it: &Item) {
@@ -100,7 +124,13 @@ async fn put_back(app: &App, it: &Item, value: Value) {
         namespace: ns_of(&it.obj.value).to_string(),
         name: name_of(&it.obj.value).to_string(),
         precondition: Precondition::ResourceVersion(it.obj.rv),
-        action: if deleting(&value) && value.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(Vec::is_empty) && !is_namespace_pending(&it.info, &value) {
+        action: if deleting(&value)
+            && value
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+            && !is_namespace_pending(&it.info, &value)
+        {
             Action::Delete
         } else {
             Action::Put(value)
@@ -114,12 +144,19 @@ async fn put_back(app: &App, it: &Item, value: Value) {
 }
 
 fn is_namespace_pending(info: &ResourceInfo, v: &Value) -> bool {
-    info.group.is_empty() && info.resource == "namespaces" && v.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|a| !a.is_empty())
+    info.group.is_empty()
+        && info.resource == "namespaces"
+        && v.pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty())
 }
 
 fn remove_finalizer(v: &Value, f: &str) -> Value {
     let mut v = v.clone();
-    if let Some(a) = v.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) {
+    if let Some(a) = v
+        .pointer_mut("/metadata/finalizers")
+        .and_then(Value::as_array_mut)
+    {
         a.retain(|x| x != f);
     }
     v
@@ -129,12 +166,20 @@ async fn sweep(app: &App) {
     let mut items = Vec::new();
     let mut infos: HashMap<GroupResource, Arc<ResourceInfo>> = HashMap::new();
     for gr in app.store.resources() {
-        let Some(info) = app.registry.lookup_any_version(&gr.group, &gr.resource) else { continue };
+        let Some(info) = app.registry.lookup_any_version(&gr.group, &gr.resource) else {
+            continue;
+        };
         infos.insert(gr.clone(), info.clone());
         let (_, objs, _) = app.store.list(&gr, None, None, 0, &|_| true);
-        items.extend(objs.into_iter().map(|obj| Item { info: info.clone(), obj }));
+        items.extend(objs.into_iter().map(|obj| Item {
+            info: info.clone(),
+            obj,
+        }));
     }
-    let uids: HashSet<String> = items.iter().map(|i| uid(&i.obj.value).to_string()).collect();
+    let uids: HashSet<String> = items
+        .iter()
+        .map(|i| uid(&i.obj.value).to_string())
+        .collect();
     let mut dependents: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
         for o in owner_uids(&it.obj.value) {
@@ -155,8 +200,15 @@ async fn sweep(app: &App) {
             }
             if alive.len() < owners.len() {
                 let mut nv = v.clone();
-                if let Some(refs) = nv.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
-                    refs.retain(|r| r.get("uid").and_then(Value::as_str).is_some_and(|u| uids.contains(u)));
+                if let Some(refs) = nv
+                    .pointer_mut("/metadata/ownerReferences")
+                    .and_then(Value::as_array_mut)
+                {
+                    refs.retain(|r| {
+                        r.get("uid")
+                            .and_then(Value::as_str)
+                            .is_some_and(|u| uids.contains(u))
+                    });
                 }
                 put_back(app, it, nv).await;
                 continue;
@@ -170,7 +222,10 @@ async fn sweep(app: &App) {
             for d in &deps {
                 let dep = &items[*d];
                 let mut nv = dep.obj.value.clone();
-                if let Some(refs) = nv.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+                if let Some(refs) = nv
+                    .pointer_mut("/metadata/ownerReferences")
+                    .and_then(Value::as_array_mut)
+                {
                     refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid(v)));
                     if refs.is_empty()
                         && let Some(m) = nv.get_mut("metadata").and_then(Value::as_object_mut)
@@ -199,7 +254,10 @@ async fn sweep(app: &App) {
         // Namespace lifecycle.
         if it.info.group.is_empty() && it.info.resource == "namespaces" {
             let ns = name_of(v);
-            let content: Vec<&Item> = items.iter().filter(|c| c.info.namespaced && ns_of(&c.obj.value) == ns).collect();
+            let content: Vec<&Item> = items
+                .iter()
+                .filter(|c| c.info.namespaced && ns_of(&c.obj.value) == ns)
+                .collect();
             for c in &content {
                 if !deleting(&c.obj.value) {
                     delete_item(app, c).await;
@@ -216,9 +274,18 @@ async fn sweep(app: &App) {
         }
         // CRD cleanup: remove every instance, then let the CRD go.
         if it.info.group == "apiextensions.k8s.io" && has_finalizer(v, CRD_CLEANUP_FINALIZER) {
-            let group = v.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
-            let plural = v.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or_default();
-            let instances: Vec<&Item> = items.iter().filter(|c| c.info.group == group && c.info.resource == plural).collect();
+            let group = v
+                .pointer("/spec/group")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let plural = v
+                .pointer("/spec/names/plural")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let instances: Vec<&Item> = items
+                .iter()
+                .filter(|c| c.info.group == group && c.info.resource == plural)
+                .collect();
             for c in &instances {
                 if !deleting(&c.obj.value) {
                     delete_item(app, c).await;

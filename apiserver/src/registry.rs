@@ -3,7 +3,9 @@
 
 use crate::builtin::BuiltinKind;
 use crate::store::GroupResource;
-use porch_apimachinery::discovery::{GroupVersions, ResourceDescriptor, SubresourceDescriptor, standard_verbs};
+use porch_apimachinery::discovery::{
+    GroupVersions, ResourceDescriptor, SubresourceDescriptor, standard_verbs,
+};
 use porch_apimachinery::openapi::ResourceSchema;
 use porch_apimachinery::schema::StructuralSchema;
 use porch_apimachinery::status::FieldError;
@@ -52,7 +54,11 @@ impl ResourceInfo {
     }
 
     pub fn api_version(&self, version: &str) -> String {
-        if self.group.is_empty() { version.to_string() } else { format!("{}/{}", self.group, version) }
+        if self.group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{}/{}", self.group, version)
+        }
     }
 
     /// Whether this is a custom resource (served from a CRD).
@@ -70,7 +76,11 @@ impl ResourceInfo {
             });
         }
         if self.builtin == Some(BuiltinKind::Namespace) {
-            subresources.push(SubresourceDescriptor { name: "finalize".into(), kind: self.kind.clone(), verbs: vec!["update".into()] });
+            subresources.push(SubresourceDescriptor {
+                name: "finalize".into(),
+                kind: self.kind.clone(),
+                verbs: vec!["update".into()],
+            });
         }
         ResourceDescriptor {
             group: self.group.clone(),
@@ -95,28 +105,47 @@ pub struct Registry {
 
 impl Registry {
     pub fn insert(&self, info: ResourceInfo) {
-        let mut m = self.by_gr.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut m = self
+            .by_gr
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         m.insert((info.group.clone(), info.resource.clone()), Arc::new(info));
     }
 
     pub fn remove(&self, group: &str, resource: &str) {
-        let mut m = self.by_gr.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut m = self
+            .by_gr
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         m.remove(&(group.to_string(), resource.to_string()));
     }
 
     fn all(&self) -> Vec<Arc<ResourceInfo>> {
-        self.by_gr.read().unwrap_or_else(std::sync::PoisonError::into_inner).values().cloned().collect()
+        self.by_gr
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Look up by group and plural resource name, served at `version`.
     pub fn lookup(&self, group: &str, version: &str, resource: &str) -> Option<Arc<ResourceInfo>> {
-        let m = self.by_gr.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        m.get(&(group.to_string(), resource.to_string())).filter(|r| r.version(version).is_some()).cloned()
+        let m = self
+            .by_gr
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.get(&(group.to_string(), resource.to_string()))
+            .filter(|r| r.version(version).is_some())
+            .cloned()
     }
 
     /// Look up by group and plural resource name, whatever the version.
     pub fn lookup_any_version(&self, group: &str, resource: &str) -> Option<Arc<ResourceInfo>> {
-        let m = self.by_gr.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let m = self
+            .by_gr
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         m.get(&(group.to_string(), resource.to_string())).cloned()
     }
 
@@ -134,7 +163,10 @@ impl Registry {
                 }
             }
         }
-        groups.into_iter().map(|(group, versions)| GroupVersions { group, versions }).collect()
+        groups
+            .into_iter()
+            .map(|(group, versions)| GroupVersions { group, versions })
+            .collect()
     }
 
     /// Discovery descriptors of every resource version in `group` (all groups when None).
@@ -159,7 +191,10 @@ impl Registry {
                 continue;
             }
             if let Some(v) = r.version(version) {
-                out.push(ResourceSchema { descriptor: r.descriptor(v), schema: v.openapi.clone() });
+                out.push(ResourceSchema {
+                    descriptor: r.descriptor(v),
+                    schema: v.openapi.clone(),
+                });
             }
         }
         out
@@ -170,7 +205,10 @@ impl Registry {
         let mut out = Vec::new();
         for r in self.all() {
             for v in &r.versions {
-                out.push(ResourceSchema { descriptor: r.descriptor(v), schema: v.openapi.clone() });
+                out.push(ResourceSchema {
+                    descriptor: r.descriptor(v),
+                    schema: v.openapi.clone(),
+                });
             }
         }
         out
@@ -179,54 +217,100 @@ impl Registry {
     /// Find a resource by kind (for ownerReferences).
     pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceInfo>> {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        self.all().into_iter().find(|r| r.group == group && r.kind == kind && r.version(version).is_some())
+        self.all()
+            .into_iter()
+            .find(|r| r.group == group && r.kind == kind && r.version(version).is_some())
     }
 }
 
 /// Turn a CRD object into a resource, compiling its schemas and CEL rules.
 pub fn resource_from_crd(crd: &Value) -> Result<ResourceInfo, Vec<FieldError>> {
     let spec = crd.get("spec").cloned().unwrap_or(Value::Null);
-    let s = |p: &str| spec.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |p: &str| {
+        spec.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let strings = |p: &str| -> Vec<String> {
         spec.pointer(p)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut errors = Vec::new();
     let mut versions = Vec::new();
-    for (i, v) in spec.get("versions").and_then(Value::as_array).cloned().unwrap_or_default().iter().enumerate() {
+    for (i, v) in spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         if !v.get("served").and_then(Value::as_bool).unwrap_or(false) {
             continue;
         }
-        let name = v.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-        let raw_schema = v.pointer("/schema/openAPIV3Schema").cloned().unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+        let name = v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let raw_schema = v
+            .pointer("/schema/openAPIV3Schema")
+            .cloned()
+            .unwrap_or_else(
+                || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+            );
         let schema = match StructuralSchema::compile(&raw_schema) {
             Ok(s) => Some(s),
             Err(errs) => {
                 errors.extend(errs.into_iter().map(|mut e| {
-                    e.field = e.field.replacen("spec.validation.", &format!("spec.versions[{i}].schema."), 1);
+                    e.field = e.field.replacen(
+                        "spec.validation.",
+                        &format!("spec.versions[{i}].schema."),
+                        1,
+                    );
                     e
                 }));
                 None
             }
         };
-        let cols: Vec<Value> = v.get("additionalPrinterColumns").and_then(Value::as_array).cloned().unwrap_or_default();
+        let cols: Vec<Value> = v
+            .get("additionalPrinterColumns")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let table = match TableSpec::from_printer_columns(&cols) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(FieldError::invalid(format!("spec.versions[{i}].additionalPrinterColumns"), &Value::String(e.path.clone()), e.why));
+                errors.push(FieldError::invalid(
+                    format!("spec.versions[{i}].additionalPrinterColumns"),
+                    &Value::String(e.path.clone()),
+                    e.why,
+                ));
                 continue;
             }
         };
         let selectable_fields = v
             .get("selectableFields")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|f| f.get("jsonPath").and_then(Value::as_str)).map(|p| p.trim_start_matches('.').to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f.get("jsonPath").and_then(Value::as_str))
+                    .map(|p| p.trim_start_matches('.').to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         let mut openapi = raw_schema.clone();
         if let Some(props) = openapi.get_mut("properties").and_then(Value::as_object_mut) {
-            props.entry("apiVersion").or_insert(json!({"type": "string"}));
+            props
+                .entry("apiVersion")
+                .or_insert(json!({"type": "string"}));
             props.entry("kind").or_insert(json!({"type": "string"}));
             props.entry("metadata").or_insert(json!({"type": "object"}));
         }
@@ -249,11 +333,19 @@ pub fn resource_from_crd(crd: &Value) -> Result<ResourceInfo, Vec<FieldError>> {
         resource: s("/names/plural"),
         singular: {
             let sing = s("/names/singular");
-            if sing.is_empty() { kind.to_lowercase() } else { sing }
+            if sing.is_empty() {
+                kind.to_lowercase()
+            } else {
+                sing
+            }
         },
         list_kind: {
             let lk = s("/names/listKind");
-            if lk.is_empty() { format!("{kind}List") } else { lk }
+            if lk.is_empty() {
+                format!("{kind}List")
+            } else {
+                lk
+            }
         },
         kind,
         namespaced: s("/scope") != "Cluster",

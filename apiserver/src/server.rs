@@ -6,7 +6,9 @@ use crate::api::objects::register_crd;
 use crate::api::{self, App, AppState};
 use crate::builtin::builtin_resources;
 use crate::registry::{Registry, resource_from_crd};
-use crate::store::{Action, GroupResource, Precondition, SqliteBackend, Store, StoreError, WriteOp};
+use crate::store::{
+    Action, GroupResource, Precondition, SqliteBackend, Store, StoreError, WriteOp,
+};
 use crate::{controllers, kubeconfig, tls};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
@@ -22,13 +24,19 @@ use tokio::task::JoinHandle;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("tls: {0}")]
     Tls(#[from] tls::TlsError),
     #[error("listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("installing CRD {name}: {why}")]
     Crd { name: String, why: String },
 }
@@ -86,8 +94,12 @@ impl RunningServer {
 
     /// A kube client speaking to this server over loopback HTTPS with the kubeconfig.
     pub async fn client(&self) -> Result<kube::Client, kube::Error> {
-        let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig).map_err(kube::Error::InferKubeconfig)?;
-        let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await.map_err(kube::Error::InferKubeconfig)?;
+        let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig)
+            .map_err(kube::Error::InferKubeconfig)?;
+        let cfg =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(kube::Error::InferKubeconfig)?;
         kube::Client::try_from(cfg)
     }
 
@@ -117,17 +129,29 @@ impl Drop for RunningServer {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
-    move |source| ServerError::DataDir { path: path.to_path_buf(), source }
+    move |source| ServerError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn now_rfc3339() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// Open the store and registry, seed namespaces and CRDs. No network.
-pub async fn build_app(opts: &ServerOptions, token: Option<String>, server_address: String) -> Result<App, ServerError> {
+pub async fn build_app(
+    opts: &ServerOptions,
+    token: Option<String>,
+    server_address: String,
+) -> Result<App, ServerError> {
     std::fs::create_dir_all(&opts.data_dir).map_err(io_err(&opts.data_dir))?;
-    let store = Store::open(SqliteBackend::open(&opts.data_dir.join("state.db"))?, opts.watch_history)?;
+    let store = Store::open(
+        SqliteBackend::open(&opts.data_dir.join("state.db"))?,
+        opts.watch_history,
+    )?;
     let registry = Arc::new(Registry::default());
     for r in builtin_resources() {
         registry.insert(r);
@@ -156,14 +180,23 @@ pub async fn build_app(opts: &ServerOptions, token: Option<String>, server_addre
                 "spec": {"finalizers": ["kubernetes"]},
                 "status": {"phase": "Active"},
             });
-            let op = WriteOp { gr, namespace: String::new(), name: ns.into(), precondition: Precondition::MustNotExist, action: Action::Put(obj) };
+            let op = WriteOp {
+                gr,
+                namespace: String::new(),
+                name: ns.into(),
+                precondition: Precondition::MustNotExist,
+                action: Action::Put(obj),
+            };
             match app.store.write(op).await {
                 Ok(_) | Err(StoreError::AlreadyExists) => {}
                 Err(e) => return Err(e.into()),
             }
         }
     }
-    let mut crds: Vec<Value> = porch_crds::all_crds().iter().filter_map(|c| serde_json::to_value(c).ok()).collect();
+    let mut crds: Vec<Value> = porch_crds::all_crds()
+        .iter()
+        .filter_map(|c| serde_json::to_value(c).ok())
+        .collect();
     crds.extend(opts.extra_crds.iter().cloned());
     for crd in crds {
         install_crd(&app, crd).await?;
@@ -173,8 +206,19 @@ pub async fn build_app(opts: &ServerOptions, token: Option<String>, server_addre
 
 /// Create or update a CRD at start (the project's own CRDs).
 async fn install_crd(app: &App, mut crd: Value) -> Result<(), ServerError> {
-    let name = crd.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-    resource_from_crd(&crd).map_err(|errs| ServerError::Crd { name: name.clone(), why: errs.iter().map(|e| e.render()).collect::<Vec<_>>().join("; ") })?;
+    let name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    resource_from_crd(&crd).map_err(|errs| ServerError::Crd {
+        name: name.clone(),
+        why: errs
+            .iter()
+            .map(|e| e.render())
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
     let gr = GroupResource::new("apiextensions.k8s.io", "customresourcedefinitions");
     let existing = app.store.get(&gr, "", &name);
     if let Some(e) = &existing
@@ -185,7 +229,12 @@ async fn install_crd(app: &App, mut crd: Value) -> Result<(), ServerError> {
     let stored_versions: Vec<Value> = crd
         .pointer("/spec/versions")
         .and_then(Value::as_array)
-        .map(|vs| vs.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).filter_map(|v| v.get("name").cloned()).collect())
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+                .filter_map(|v| v.get("name").cloned())
+                .collect()
+        })
         .unwrap_or_default();
     let now = now_rfc3339();
     if let Some(m) = crd.as_object_mut() {
@@ -205,12 +254,27 @@ async fn install_crd(app: &App, mut crd: Value) -> Result<(), ServerError> {
     }
     let (uid, created, generation, pre) = match &existing {
         Some(e) => (
-            e.value.pointer("/metadata/uid").cloned().unwrap_or(Value::Null),
-            e.value.pointer("/metadata/creationTimestamp").cloned().unwrap_or(Value::Null),
-            e.value.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1) + 1,
+            e.value
+                .pointer("/metadata/uid")
+                .cloned()
+                .unwrap_or(Value::Null),
+            e.value
+                .pointer("/metadata/creationTimestamp")
+                .cloned()
+                .unwrap_or(Value::Null),
+            e.value
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1)
+                + 1,
             Precondition::ResourceVersion(e.rv),
         ),
-        None => (json!(uuid::Uuid::new_v4().to_string()), json!(now), 1, Precondition::MustNotExist),
+        None => (
+            json!(uuid::Uuid::new_v4().to_string()),
+            json!(now),
+            1,
+            Precondition::MustNotExist,
+        ),
     };
     if let Some(meta) = crd.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert("uid".into(), uid);
@@ -218,14 +282,22 @@ async fn install_crd(app: &App, mut crd: Value) -> Result<(), ServerError> {
         meta.insert("generation".into(), json!(generation));
         meta.remove("resourceVersion");
     }
-    let op = WriteOp { gr, namespace: String::new(), name: name.clone(), precondition: pre, action: Action::Put(crd) };
+    let op = WriteOp {
+        gr,
+        namespace: String::new(),
+        name: name.clone(),
+        precondition: pre,
+        action: Action::Put(crd),
+    };
     let out = app.store.write(op).await?;
     register_crd(app, &out.object().value);
     Ok(())
 }
 
 fn crd_names(spec: Option<&Value>) -> Value {
-    spec.and_then(|s| s.get("names")).cloned().unwrap_or(Value::Null)
+    spec.and_then(|s| s.get("names"))
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 fn ensure_token(dir: &Path) -> Result<String, ServerError> {
@@ -236,7 +308,11 @@ fn ensure_token(dir: &Path) -> Result<String, ServerError> {
             return Ok(t);
         }
     }
-    let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let token = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     write_atomic(&path, &token)?;
     Ok(token)
 }
@@ -247,7 +323,8 @@ fn write_atomic(path: &Path, contents: &str) -> Result<(), ServerError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(io_err(path))?;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err(path))?;
     }
     std::fs::rename(&tmp, path).map_err(io_err(path))
 }
@@ -259,8 +336,18 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, ServerError> {
     let ca_pem = tls::ensure(&files)?;
     let tls_cfg = tls::server_config(&files)?;
     let token = ensure_token(&opts.data_dir)?;
-    let listener = TcpListener::bind(opts.listen).await.map_err(|source| ServerError::Listen { addr: opts.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| ServerError::Listen { addr: opts.listen, source })?;
+    let listener = TcpListener::bind(opts.listen)
+        .await
+        .map_err(|source| ServerError::Listen {
+            addr: opts.listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Listen {
+            addr: opts.listen,
+            source,
+        })?;
     let app = build_app(&opts, Some(token.clone()), addr.to_string()).await?;
     let url = format!("https://{addr}");
     let kubeconfig = opts.data_dir.join("kubeconfig");
@@ -268,11 +355,31 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, ServerError> {
     let controllers = tokio::spawn(controllers::run(app.clone()));
     let (stop_tx, stop_rx) = oneshot::channel();
     let router = api::router(app.clone());
-    let accept = tokio::spawn(accept_loop(listener, tokio_rustls::TlsAcceptor::from(tls_cfg), router, stop_rx));
-    Ok(RunningServer { addr, url, kubeconfig, token, ca_pem, app, stop: Some(stop_tx), accept: Some(accept), controllers })
+    let accept = tokio::spawn(accept_loop(
+        listener,
+        tokio_rustls::TlsAcceptor::from(tls_cfg),
+        router,
+        stop_rx,
+    ));
+    Ok(RunningServer {
+        addr,
+        url,
+        kubeconfig,
+        token,
+        ca_pem,
+        app,
+        stop: Some(stop_tx),
+        accept: Some(accept),
+        controllers,
+    })
 }
 
-async fn accept_loop(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, router: axum::Router, mut stop: oneshot::Receiver<()>) {
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    router: axum::Router,
+    mut stop: oneshot::Receiver<()>,
+) {
     let mut conns = tokio::task::JoinSet::new();
     loop {
         tokio::select! {

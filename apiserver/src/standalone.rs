@@ -36,7 +36,10 @@ pub async fn start_standalone(args: &StandaloneArgs) -> Result<RunningServer, Se
 }
 
 /// Run until `shutdown` resolves.
-pub async fn run_standalone(args: StandaloneArgs, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+pub async fn run_standalone(
+    args: StandaloneArgs,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
     let server = start_standalone(&args).await?;
     shutdown.await;
     server.stop().await;

@@ -27,9 +27,15 @@ async fn typed_api_and_watcher() {
     let dir = tempfile::tempdir().unwrap();
     let client = client(dir.path()).await;
     let cms: Api<ConfigMap> = Api::default_namespaced(client);
-    let created = cms.create(&PostParams::default(), &cm("one")).await.unwrap();
+    let created = cms
+        .create(&PostParams::default(), &cm("one"))
+        .await
+        .unwrap();
     assert!(created.metadata.resource_version.is_some());
-    let err = cms.create(&PostParams::default(), &cm("one")).await.unwrap_err();
+    let err = cms
+        .create(&PostParams::default(), &cm("one"))
+        .await
+        .unwrap_err();
     match err {
         kube::Error::Api(s) => {
             assert_eq!(s.code, 409);
@@ -40,17 +46,46 @@ async fn typed_api_and_watcher() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let watch_api = cms.clone();
     let task = tokio::spawn(async move {
-        let mut s = watcher(watch_api, watcher::Config::default()).applied_objects().boxed();
+        let mut s = watcher(watch_api, watcher::Config::default())
+            .applied_objects()
+            .boxed();
         while let Some(Ok(o)) = s.next().await {
             let _ = tx.send(o.metadata.name.unwrap_or_default());
         }
     });
-    assert_eq!(tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap(), "one");
-    cms.create(&PostParams::default(), &cm("two")).await.unwrap();
-    assert_eq!(tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap(), "two");
-    let patched = cms.patch("two", &PatchParams::default(), &Patch::Merge(serde_json::json!({"data":{"c":"d"}}))).await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap(),
+        "one"
+    );
+    cms.create(&PostParams::default(), &cm("two"))
+        .await
+        .unwrap();
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap(),
+        "two"
+    );
+    let patched = cms
+        .patch(
+            "two",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"data":{"c":"d"}})),
+        )
+        .await
+        .unwrap();
     assert_eq!(patched.data.unwrap()["c"], "d");
-    assert_eq!(tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap(), "two");
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .unwrap()
+            .unwrap(),
+        "two"
+    );
     let list = cms.list(&ListParams::default().limit(1)).await.unwrap();
     assert_eq!(list.items.len(), 1);
     assert!(list.metadata.continue_.is_some());
@@ -87,7 +122,13 @@ async fn controller_reconciles() {
     let mut ok = false;
     for _ in 0..50 {
         let o = cms.get("x").await.unwrap();
-        if o.metadata.labels.as_ref().and_then(|l| l.get("reconciled")).map(String::as_str) == Some("true") {
+        if o.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("reconciled"))
+            .map(String::as_str)
+            == Some("true")
+        {
             ok = true;
             break;
         }
@@ -107,28 +148,49 @@ async fn watch_gone_and_bookmarks() {
     let client = kube::Client::new(api::router(app), "default");
     let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
     for i in 0..10 {
-        cms.create(&PostParams::default(), &cm(&format!("c{i}"))).await.unwrap();
+        cms.create(&PostParams::default(), &cm(&format!("c{i}")))
+            .await
+            .unwrap();
     }
     // resourceVersion 1 has left the 5-event history: one ERROR event with 410 Expired.
-    let req = http::Request::get("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1").body(Vec::new()).unwrap();
+    let req = http::Request::get(
+        "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1",
+    )
+    .body(Vec::new())
+    .unwrap();
     let text = client.request_text(req).await.unwrap();
     let ev: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(ev["type"], "ERROR");
     assert_eq!(ev["object"]["code"], 410);
     assert_eq!(ev["object"]["reason"], "Expired");
     // A recent resourceVersion resumes; bookmarks arrive while idle.
-    let rv = cms.get("c8").await.unwrap().metadata.resource_version.unwrap();
+    let rv = cms
+        .get("c8")
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
     let req = http::Request::get(format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv}&allowWatchBookmarks=true&timeoutSeconds=1")).body(Vec::new()).unwrap();
     let text = client.request_text(req).await.unwrap();
-    let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(events[0]["type"], "ADDED");
     assert_eq!(events[0]["object"]["metadata"]["name"], "c9");
     assert!(events.iter().any(|e| e["type"] == "BOOKMARK"), "{text}");
     // sendInitialEvents: synthetic ADDED for each object, then the initial-events-end bookmark.
     let req = http::Request::get("/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1").body(Vec::new()).unwrap();
     let text = client.request_text(req).await.unwrap();
-    let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(events.iter().filter(|e| e["type"] == "ADDED").count(), 10);
     assert_eq!(events[10]["type"], "BOOKMARK");
-    assert_eq!(events[10]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+    assert_eq!(
+        events[10]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
 }

@@ -1,6 +1,6 @@
 //! Revision numbers, the latest marker and list order (porch-api.md §1.9, §1.16).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use crate::model::PackageRevision;
 use crate::record::RevisionRecord;
@@ -31,7 +31,7 @@ pub fn next_revision(records: &[RevisionRecord], repository: &str, package_name:
 /// `a/pkg` and `b/pkg` in one repository compete for one marker. That is a bug: we group by
 /// repository and full package path.
 pub fn latest_revision_names(records: &[RevisionRecord]) -> BTreeSet<String> {
-    let mut best: BTreeMap<(&str, &str), &RevisionRecord> = BTreeMap::new();
+    let mut best: HashMap<(&str, &str), &RevisionRecord> = HashMap::new();
     for r in records.iter().filter(|r| r.is_numbered_publication()) {
         let key = (r.repository.as_str(), r.package_name.as_str());
         match best.get(&key) {

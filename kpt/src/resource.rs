@@ -264,3 +264,18 @@ pub fn to_stream(items: &[Node]) -> Stream {
         docs: items.iter().cloned().map(Document::new).collect(),
     }
 }
+
+/// Heal function outputs from their inputs matched by resource identity (group,
+/// kind, namespace, name): comments, field order and styles the function dropped come
+/// back. For callers that did not stamp `internal.config.kubernetes.io/id`.
+pub fn heal_by_identity(inputs: &[Node], outputs: &mut [Node]) {
+    let mut by_id: std::collections::HashMap<ResourceId, &Node> = std::collections::HashMap::new();
+    for n in inputs {
+        by_id.entry(ResourceId::of(n)).or_insert(n);
+    }
+    for out in outputs.iter_mut() {
+        if let Some(src) = by_id.get(&ResourceId::of(out)) {
+            yaml::heal(src, out);
+        }
+    }
+}

@@ -180,3 +180,24 @@ fn scalar_styles_are_recorded() {
     assert_eq!(style("c"), ScalarStyle::Plain);
     assert_eq!(style("d"), ScalarStyle::Literal);
 }
+
+#[test]
+fn heal_by_resource_identity() {
+    let input = parse_stream("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a # keep\ndata:\n  x: '1' # one\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  y: \"2\" # two\n").unwrap();
+    let inputs: Vec<Node> = input.docs.iter().map(|d| d.root.clone().unwrap()).collect();
+    // a function returned them reversed, through JSON
+    let mut outputs: Vec<Node> = inputs
+        .iter()
+        .rev()
+        .map(|n| yaml::from_json(&to_json(n)))
+        .collect();
+    kpt::resource::heal_by_identity(&inputs, &mut outputs);
+    assert_eq!(
+        yaml::emit_node(&outputs[0]),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  y: \"2\" # two\n"
+    );
+    assert_eq!(
+        yaml::emit_node(&outputs[1]),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a # keep\ndata:\n  x: '1' # one\n"
+    );
+}

@@ -122,6 +122,36 @@ fn to_time(t: Option<Timestamp>) -> Option<Time> {
     t.map(|t| Time(Timestamp::from_second(t.as_second()).unwrap_or(t)))
 }
 
+fn is_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// A fast check that implies upstream's `ValidPkgRevObjName` passes (every part a label, the
+/// name a subdomain composed without path cleaning); the regex-based validator then only runs
+/// for the rare names that fail it, to produce upstream's message. Syncs validate every
+/// revision of a repository, so this is on the hot path.
+fn plainly_valid(repo: &str, path: &str, package: &str, workspace: &str, name: &str) -> bool {
+    let path_ok = path.is_empty() || (!path.contains("//") && is_label(&path.replace('/', "")));
+    let naive = if path.is_empty() {
+        format!("{repo}.{package}.{workspace}")
+    } else {
+        format!("{repo}.{}.{package}.{workspace}", path.replace('/', "."))
+    };
+    is_label(repo)
+        && is_label(package)
+        && is_label(workspace)
+        && path_ok
+        && name == naive
+        && name.len() <= 253
+        && name.split('.').all(is_label)
+}
+
 /// The desired PackageRevs of a repository, with the latest marker computed per package
 /// path, and the revisions that cannot be stored (invalid or duplicate object names).
 pub fn desired_revisions(
@@ -138,11 +168,13 @@ pub fn desired_revisions(
             workspace_name: d.workspace_name.clone(),
             reason,
         };
-        if let Err(e) = valid_pkg_rev_obj_name(repo.name, path, package, &d.workspace_name) {
+        let name = compose_pkg_rev_obj_name(repo.name, path, package, &d.workspace_name);
+        if !plainly_valid(repo.name, path, package, &d.workspace_name, &name)
+            && let Err(e) = valid_pkg_rev_obj_name(repo.name, path, package, &d.workspace_name)
+        {
             skipped.push(skip(e.message));
             continue;
         }
-        let name = compose_pkg_rev_obj_name(repo.name, path, package, &d.workspace_name);
         if seen.contains_key(&name) {
             skipped.push(skip(format!("duplicate package revision name {name:?}")));
             continue;

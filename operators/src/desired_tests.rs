@@ -329,3 +329,31 @@ fn creates_go_highest_revision_first() {
         ]
     );
 }
+
+#[test]
+fn fast_name_check_agrees_with_upstreams_validator() {
+    use porch_crds::names::{compose_pkg_rev_obj_name, split_package_path, valid_pkg_rev_obj_name};
+    let cases = [
+        ("basens", "v1"),
+        ("a/b/c", "main"),
+        ("a//b", "v1"),
+        ("a/-b", "v1"),
+        ("/a", "v1"),
+        ("a/", "v1"),
+        ("a/./b", "v1"),
+        ("../a", "v1"),
+        ("A", "v1"),
+        ("pkg", "v1.2"),
+        ("pkg", "-x"),
+        ("x", &"w".repeat(64)),
+        (&"p/".repeat(100), "v1"),
+    ];
+    for (path, ws) in cases {
+        let d = [rev(path, ws, 1, "c")];
+        let planned = plan(REPO, &d, &[]);
+        let (dir, package) = split_package_path(path);
+        let upstream_ok = valid_pkg_rev_obj_name(REPO.name, dir, package, ws).is_ok()
+            && !compose_pkg_rev_obj_name(REPO.name, dir, package, ws).is_empty();
+        assert_eq!(planned.creates.len() == 1, upstream_ok, "{path:?} {ws:?}");
+    }
+}

@@ -475,14 +475,12 @@ mod leader_tests {
                         let mut stored = seen.body.clone();
                         stored["metadata"]["resourceVersion"] = json!("1");
                         lease = Some(stored.clone());
-                        seen.reply(
-                            if seen.method == Method::POST {
-                                201
-                            } else {
-                                200
-                            },
-                            stored,
-                        );
+                        let code = if seen.method == Method::POST {
+                            201
+                        } else {
+                            200
+                        };
+                        seen.reply(code, stored);
                     } else if let Some(l) = &lease {
                         seen.ok(l.clone());
                     } else {

@@ -5,7 +5,8 @@
 #   2. `porch standalone` (or the apiserver's dev binary until `porch` wires it) on 127.0.0.1;
 #   3. `porch-conformance` with the git URL substituted, one namespace per case.
 # Extra arguments go to porch-conformance (e.g. `--case rpkg-init`).
-# Env: SHARED_DIR (default ../shared/conformance next to the repo), CARGO_TARGET_DIR.
+# Env: SHARED_DIR (default ../shared/conformance next to the repo), CARGO_TARGET_DIR,
+# SKIP_BUILD=1 to use the binaries already built.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,7 +14,9 @@ shared=${SHARED_DIR:-$repo/../shared/conformance}
 target=${CARGO_TARGET_DIR:-$repo/target}/debug
 
 cd "$repo"
-cargo build --quiet -p porchctl --bins -p porch-git --bin porch-git-server -p porch -p porch-apiserver --bin porch-standalone-dev
+if [ -z "${SKIP_BUILD:-}" ]; then
+    cargo build --quiet -p porchctl --bins -p porch-git --bin porch-git-server -p porch -p porch-apiserver --bin porch-standalone-dev
+fi
 
 work=$(mktemp -d)
 pids=()

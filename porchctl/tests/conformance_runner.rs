@@ -185,6 +185,9 @@ fn binary_requires_git_on_path() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "porchctl requires that `git` is installed and on the PATH\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "porchctl requires that `git` is installed and on the PATH\n"
+    );
     assert!(out.stdout.is_empty());
 }

@@ -37,8 +37,15 @@ impl Program {
     pub fn compile(src: &str) -> Result<Self, CelError> {
         let expr = parse::parse(src)?;
         let mut uses_old_self = false;
-        check(&expr, &mut vec!["self".to_string(), "oldSelf".to_string()], &mut uses_old_self)?;
-        Ok(Self { expr, uses_old_self })
+        check(
+            &expr,
+            &mut vec!["self".to_string(), "oldSelf".to_string()],
+            &mut uses_old_self,
+        )?;
+        Ok(Self {
+            expr,
+            uses_old_self,
+        })
     }
 
     /// Whether the rule is a transition rule (mentions `oldSelf`).
@@ -57,10 +64,16 @@ impl Program {
     }
 
     /// Evaluate a rule that must yield a bool.
-    pub fn eval_bool(&self, self_value: &Value, old_self: Option<&Value>) -> Result<bool, CelError> {
+    pub fn eval_bool(
+        &self,
+        self_value: &Value,
+        old_self: Option<&Value>,
+    ) -> Result<bool, CelError> {
         match self.eval(self_value, old_self)? {
             Value::Bool(b) => Ok(b),
-            other => Err(CelError::Eval(format!("rule evaluated to {other}, not a bool"))),
+            other => Err(CelError::Eval(format!(
+                "rule evaluated to {other}, not a bool"
+            ))),
         }
     }
 }
@@ -74,7 +87,9 @@ fn check(e: &Expr, scope: &mut Vec<String>, old: &mut bool) -> Result<(), CelErr
             if scope.iter().any(|s| s == name) {
                 Ok(())
             } else {
-                Err(CelError::Unsupported(format!("undeclared reference to '{name}'")))
+                Err(CelError::Unsupported(format!(
+                    "undeclared reference to '{name}'"
+                )))
             }
         }
         Expr::List(items) => items.iter().try_for_each(|i| check(i, scope, old)),
@@ -99,21 +114,30 @@ fn check(e: &Expr, scope: &mut Vec<String>, old: &mut bool) -> Result<(), CelErr
         }
         Expr::Call { target, name, args } => {
             if !FUNCTIONS.contains(&name.as_str()) {
-                return Err(CelError::Unsupported(format!("undeclared reference to '{name}' (not in the supported CEL subset)")));
+                return Err(CelError::Unsupported(format!(
+                    "undeclared reference to '{name}' (not in the supported CEL subset)"
+                )));
             }
             if let Some(t) = target {
                 check(t, scope, old)?;
             }
             args.iter().try_for_each(|a| check(a, scope, old))
         }
-        Expr::Comprehension { target, var, body, .. } => {
+        Expr::Comprehension {
+            target, var, body, ..
+        } => {
             check(target, scope, old)?;
             scope.push(var.clone());
             let r = check(body, scope, old);
             scope.pop();
             r
         }
-        Expr::Null | Expr::Bool(_) | Expr::Int(_) | Expr::UInt(_) | Expr::Double(_) | Expr::Str(_) => Ok(()),
+        Expr::Null
+        | Expr::Bool(_)
+        | Expr::Int(_)
+        | Expr::UInt(_)
+        | Expr::Double(_)
+        | Expr::Str(_) => Ok(()),
     }
 }
 
@@ -123,7 +147,10 @@ mod tests {
     use serde_json::json;
 
     fn t(rule: &str, s: Value, old: Option<Value>) -> bool {
-        Program::compile(rule).unwrap().eval_bool(&s, old.as_ref()).unwrap()
+        Program::compile(rule)
+            .unwrap()
+            .eval_bool(&s, old.as_ref())
+            .unwrap()
     }
 
     #[test]
@@ -133,9 +160,17 @@ mod tests {
         assert!(t("self == '' || self == 'Package'", json!("Package"), None));
         assert!(!t("self == '' || self == 'Package'", json!("Other"), None));
         let obj = json!({"metadata":{"name":"my-repo"}});
-        assert!(t("self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')", obj.clone(), None));
+        assert!(t(
+            "self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+            obj.clone(),
+            None
+        ));
         assert!(t("size(self.metadata.name) <= 63", obj.clone(), None));
-        assert!(!t("self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')", json!({"metadata":{"name":"A.b"}}), None));
+        assert!(!t(
+            "self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+            json!({"metadata":{"name":"A.b"}}),
+            None
+        ));
         assert!(Program::compile("self == oldSelf").unwrap().uses_old_self());
     }
 
@@ -143,21 +178,58 @@ mod tests {
     fn has_macros_and_operators() {
         let s = json!({"a":{"b":1},"list":[1,2,3],"m":{"k":"v"}});
         assert!(t("has(self.a) && !has(self.c)", s.clone(), None));
-        assert!(t("self.list.all(x, x > 0) && self.list.exists(x, x == 2) && self.list.exists_one(x, x == 3)", s.clone(), None));
-        assert!(t("self.list.map(x, x * 2) == [2, 4, 6] && self.list.filter(x, x % 2 == 1).size() == 2", s.clone(), None));
-        assert!(t("'k' in self.m && 2 in self.list && self.m['k'] == 'v' && self.list[0] == 1", s.clone(), None));
-        assert!(t("self.a.b + 1 == 2 && (self.a.b > 0 ? true : false) && 1.5 < 2", s.clone(), None));
-        assert!(t("'abc'.startsWith('a') && 'abc'.endsWith('c') && 'abc'.contains('b') && 'ABC'.lowerAscii() == 'abc'", s.clone(), None));
+        assert!(t(
+            "self.list.all(x, x > 0) && self.list.exists(x, x == 2) && self.list.exists_one(x, x == 3)",
+            s.clone(),
+            None
+        ));
+        assert!(t(
+            "self.list.map(x, x * 2) == [2, 4, 6] && self.list.filter(x, x % 2 == 1).size() == 2",
+            s.clone(),
+            None
+        ));
+        assert!(t(
+            "'k' in self.m && 2 in self.list && self.m['k'] == 'v' && self.list[0] == 1",
+            s.clone(),
+            None
+        ));
+        assert!(t(
+            "self.a.b + 1 == 2 && (self.a.b > 0 ? true : false) && 1.5 < 2",
+            s.clone(),
+            None
+        ));
+        assert!(t(
+            "'abc'.startsWith('a') && 'abc'.endsWith('c') && 'abc'.contains('b') && 'ABC'.lowerAscii() == 'abc'",
+            s.clone(),
+            None
+        ));
         // An error on one side of || is absorbed when the other side is true.
         assert!(t("self.missing == 1 || true", s.clone(), None));
-        assert!(Program::compile("self.missing == 1").unwrap().eval_bool(&s, None).is_err());
+        assert!(
+            Program::compile("self.missing == 1")
+                .unwrap()
+                .eval_bool(&s, None)
+                .is_err()
+        );
     }
 
     #[test]
     fn rejects_unsupported() {
-        assert!(matches!(Program::compile("self.isSorted()"), Err(CelError::Unsupported(_))));
-        assert!(matches!(Program::compile("other == 1"), Err(CelError::Unsupported(_))));
-        assert!(matches!(Program::compile("self =="), Err(CelError::Syntax(_))));
-        assert!(matches!(Program::compile("has(self)"), Err(CelError::Syntax(_))));
+        assert!(matches!(
+            Program::compile("self.isSorted()"),
+            Err(CelError::Unsupported(_))
+        ));
+        assert!(matches!(
+            Program::compile("other == 1"),
+            Err(CelError::Unsupported(_))
+        ));
+        assert!(matches!(
+            Program::compile("self =="),
+            Err(CelError::Syntax(_))
+        ));
+        assert!(matches!(
+            Program::compile("has(self)"),
+            Err(CelError::Syntax(_))
+        ));
     }
 }

@@ -19,9 +19,18 @@ pub enum Expr {
     Has(Box<Expr>, String),
     Index(Box<Expr>, Box<Expr>),
     /// A global call `f(args)` or a receiver call `target.f(args)`.
-    Call { target: Option<Box<Expr>>, name: String, args: Vec<Expr> },
+    Call {
+        target: Option<Box<Expr>>,
+        name: String,
+        args: Vec<Expr>,
+    },
     /// `list.all(x, p)`, `exists`, `exists_one`, `map`, `filter`.
-    Comprehension { kind: String, target: Box<Expr>, var: String, body: Box<Expr> },
+    Comprehension {
+        kind: String,
+        target: Box<Expr>,
+        var: String,
+        body: Box<Expr>,
+    },
     Unary(String, Box<Expr>),
     Binary(String, Box<Expr>, Box<Expr>),
     Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
@@ -38,7 +47,8 @@ enum Tok {
 }
 
 const OPS: &[&str] = &[
-    "==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", "/", "%", "?", ":", ".", ",", "(", ")", "[", "]", "{", "}",
+    "==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", "/", "%", "?", ":", ".", ",",
+    "(", ")", "[", "]", "{", "}",
 ];
 
 fn lex(src: &str) -> Result<Vec<Tok>, CelError> {
@@ -60,11 +70,17 @@ fn lex(src: &str) -> Result<Vec<Tok>, CelError> {
                     i += 1;
                 }
                 let hex: String = chars[start + 2..i].iter().collect();
-                let v = i64::from_str_radix(&hex, 16).map_err(|e| CelError::Syntax(e.to_string()))?;
+                let v =
+                    i64::from_str_radix(&hex, 16).map_err(|e| CelError::Syntax(e.to_string()))?;
                 out.push(Tok::Int(v));
                 continue;
             }
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == 'e' || chars[i] == 'E') {
+            while i < chars.len()
+                && (chars[i].is_ascii_digit()
+                    || chars[i] == '.'
+                    || chars[i] == 'e'
+                    || chars[i] == 'E')
+            {
                 if chars[i] == '.' {
                     // `1.size()` is not valid CEL, so a dot followed by a digit is a fraction.
                     if !chars.get(i + 1).is_some_and(char::is_ascii_digit) {
@@ -83,15 +99,25 @@ fn lex(src: &str) -> Result<Vec<Tok>, CelError> {
             let text: String = chars[start..i].iter().collect();
             if chars.get(i).is_some_and(|x| *x == 'u' || *x == 'U') {
                 i += 1;
-                out.push(Tok::UInt(text.parse().map_err(|_| CelError::Syntax(format!("bad number {text}")))?));
+                out.push(Tok::UInt(
+                    text.parse()
+                        .map_err(|_| CelError::Syntax(format!("bad number {text}")))?,
+                ));
             } else if is_double {
-                out.push(Tok::Double(text.parse().map_err(|_| CelError::Syntax(format!("bad number {text}")))?));
+                out.push(Tok::Double(
+                    text.parse()
+                        .map_err(|_| CelError::Syntax(format!("bad number {text}")))?,
+                ));
             } else {
-                out.push(Tok::Int(text.parse().map_err(|_| CelError::Syntax(format!("bad number {text}")))?));
+                out.push(Tok::Int(
+                    text.parse()
+                        .map_err(|_| CelError::Syntax(format!("bad number {text}")))?,
+                ));
             }
             continue;
         }
-        let raw = (c == 'r' || c == 'R') && chars.get(i + 1).is_some_and(|x| *x == '\'' || *x == '"');
+        let raw =
+            (c == 'r' || c == 'R') && chars.get(i + 1).is_some_and(|x| *x == '\'' || *x == '"');
         if c == '\'' || c == '"' || raw {
             if raw {
                 i += 1;
@@ -114,7 +140,10 @@ fn lex(src: &str) -> Result<Vec<Tok>, CelError> {
                     break;
                 }
                 if ch == '\\' && !raw {
-                    let esc = chars.get(i + 1).copied().ok_or_else(|| CelError::Syntax("bad escape".into()))?;
+                    let esc = chars
+                        .get(i + 1)
+                        .copied()
+                        .ok_or_else(|| CelError::Syntax("bad escape".into()))?;
                     s.push(match esc {
                         'n' => '\n',
                         't' => '\t',
@@ -124,7 +153,9 @@ fn lex(src: &str) -> Result<Vec<Tok>, CelError> {
                         '"' => '"',
                         '`' => '`',
                         '?' => '?',
-                        other => return Err(CelError::Syntax(format!("unsupported escape \\{other}"))),
+                        other => {
+                            return Err(CelError::Syntax(format!("unsupported escape \\{other}")));
+                        }
                     });
                     i += 2;
                     continue;
@@ -159,7 +190,10 @@ pub fn parse(src: &str) -> Result<Expr, CelError> {
     let mut p = Parser { toks, pos: 0 };
     let e = p.ternary()?;
     if p.pos != p.toks.len() {
-        return Err(CelError::Syntax(format!("unexpected token {:?}", p.toks[p.pos])));
+        return Err(CelError::Syntax(format!(
+            "unexpected token {:?}",
+            p.toks[p.pos]
+        )));
     }
     Ok(e)
 }
@@ -185,7 +219,14 @@ impl Parser {
         }
     }
     fn expect_op(&mut self, op: &str) -> Result<(), CelError> {
-        if self.eat_op(op) { Ok(()) } else { Err(CelError::Syntax(format!("expected '{op}' at token {}", self.pos))) }
+        if self.eat_op(op) {
+            Ok(())
+        } else {
+            Err(CelError::Syntax(format!(
+                "expected '{op}' at token {}",
+                self.pos
+            )))
+        }
     }
     fn ident(&mut self) -> Result<String, CelError> {
         match self.toks.get(self.pos) {
@@ -193,7 +234,9 @@ impl Parser {
                 self.pos += 1;
                 Ok(s.clone())
             }
-            other => Err(CelError::Syntax(format!("expected identifier, found {other:?}"))),
+            other => Err(CelError::Syntax(format!(
+                "expected identifier, found {other:?}"
+            ))),
         }
     }
 
@@ -226,7 +269,9 @@ impl Parser {
     fn relation(&mut self) -> Result<Expr, CelError> {
         let mut l = self.additive()?;
         loop {
-            let op = ["==", "!=", "<=", ">=", "<", ">"].into_iter().find(|op| self.peek_op(op));
+            let op = ["==", "!=", "<=", ">=", "<", ">"]
+                .into_iter()
+                .find(|op| self.peek_op(op));
             let op = match op {
                 Some(op) => {
                     self.pos += 1;
@@ -294,15 +339,27 @@ impl Parser {
             if self.eat_op(".") {
                 let name = self.ident()?;
                 if self.eat_op("(") {
-                    if matches!(name.as_str(), "all" | "exists" | "exists_one" | "map" | "filter") {
+                    if matches!(
+                        name.as_str(),
+                        "all" | "exists" | "exists_one" | "map" | "filter"
+                    ) {
                         let var = self.ident()?;
                         self.expect_op(",")?;
                         let body = self.ternary()?;
                         self.expect_op(")")?;
-                        e = Expr::Comprehension { kind: name, target: Box::new(e), var, body: Box::new(body) };
+                        e = Expr::Comprehension {
+                            kind: name,
+                            target: Box::new(e),
+                            var,
+                            body: Box::new(body),
+                        };
                     } else {
                         let args = self.args()?;
-                        e = Expr::Call { target: Some(Box::new(e)), name, args };
+                        e = Expr::Call {
+                            target: Some(Box::new(e)),
+                            name,
+                            args,
+                        };
                     }
                 } else {
                     e = Expr::Select(Box::new(e), name);
@@ -317,7 +374,11 @@ impl Parser {
         }
     }
     fn primary(&mut self) -> Result<Expr, CelError> {
-        let tok = self.toks.get(self.pos).cloned().ok_or_else(|| CelError::Syntax("unexpected end of expression".into()))?;
+        let tok = self
+            .toks
+            .get(self.pos)
+            .cloned()
+            .ok_or_else(|| CelError::Syntax("unexpected end of expression".into()))?;
         self.pos += 1;
         match tok {
             Tok::Int(v) => Ok(Expr::Int(v)),
@@ -340,7 +401,11 @@ impl Parser {
                 _ if self.peek_op("(") => {
                     self.pos += 1;
                     let args = self.args()?;
-                    Ok(Expr::Call { target: None, name, args })
+                    Ok(Expr::Call {
+                        target: None,
+                        name,
+                        args,
+                    })
                 }
                 _ => Ok(Expr::Ident(name)),
             },

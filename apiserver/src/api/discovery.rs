@@ -20,7 +20,10 @@ fn all_groups(app: &App) -> (Vec<GroupVersions>, Vec<ResourceDescriptor>) {
     let mut groups = app.registry.groups();
     let mut resources = app.registry.descriptors(None);
     for g in &app.aggregated {
-        groups.push(GroupVersions { group: g.group(), versions: g.versions() });
+        groups.push(GroupVersions {
+            group: g.group(),
+            versions: g.versions(),
+        });
         resources.extend(g.resources());
     }
     (groups, resources)
@@ -28,7 +31,11 @@ fn all_groups(app: &App) -> (Vec<GroupVersions>, Vec<ResourceDescriptor>) {
 
 fn etagged(headers: &HeaderMap, content_type: &str, body: Vec<u8>) -> Response {
     let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body)));
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         let mut r = bytes_response(StatusCode::NOT_MODIFIED, content_type, Vec::new());
         if let Ok(v) = HeaderValue::from_str(&etag) {
             r.headers_mut().insert(header::ETAG, v);
@@ -42,7 +49,10 @@ fn etagged(headers: &HeaderMap, content_type: &str, body: Vec<u8>) -> Response {
     r
 }
 
-const DISCOVERY_OFFERED: &[Representation] = &[Representation::Json, Representation::DiscoveryV2 { v2beta1: false }];
+const DISCOVERY_OFFERED: &[Representation] = &[
+    Representation::Json,
+    Representation::DiscoveryV2 { v2beta1: false },
+];
 
 fn discovery_rep(headers: &HeaderMap) -> Result<Representation, StatusError> {
     negotiate(accept(headers), DISCOVERY_OFFERED).ok_or_else(StatusError::not_acceptable)
@@ -67,9 +77,17 @@ pub async fn version() -> Response {
 pub async fn core_versions(State(app): State<App>, headers: HeaderMap) -> Response {
     match discovery_rep(&headers) {
         Ok(Representation::DiscoveryV2 { v2beta1 }) => {
-            let core = GroupVersions { group: String::new(), versions: vec!["v1".into()] };
-            let v = disc::aggregated_discovery(&[core], &app.registry.descriptors(Some("")), v2beta1);
-            etagged(&headers, Representation::DiscoveryV2 { v2beta1 }.content_type(), serde_json::to_vec(&v).unwrap_or_default())
+            let core = GroupVersions {
+                group: String::new(),
+                versions: vec!["v1".into()],
+            };
+            let v =
+                disc::aggregated_discovery(&[core], &app.registry.descriptors(Some("")), v2beta1);
+            etagged(
+                &headers,
+                Representation::DiscoveryV2 { v2beta1 }.content_type(),
+                serde_json::to_vec(&v).unwrap_or_default(),
+            )
         }
         Ok(_) => ok_json(&disc::api_versions(&app.server_address)),
         Err(e) => status_error(&e),
@@ -78,7 +96,11 @@ pub async fn core_versions(State(app): State<App>, headers: HeaderMap) -> Respon
 
 /// `GET /api/v1`.
 pub async fn core_resources(State(app): State<App>) -> Response {
-    ok_json(&disc::api_resource_list("", "v1", &app.registry.descriptors(Some(""))))
+    ok_json(&disc::api_resource_list(
+        "",
+        "v1",
+        &app.registry.descriptors(Some("")),
+    ))
 }
 
 /// `GET /apis`.
@@ -88,7 +110,11 @@ pub async fn group_list(State(app): State<App>, headers: HeaderMap) -> Response 
     match discovery_rep(&headers) {
         Ok(Representation::DiscoveryV2 { v2beta1 }) => {
             let v = disc::aggregated_discovery(&named, &resources, v2beta1);
-            etagged(&headers, Representation::DiscoveryV2 { v2beta1 }.content_type(), serde_json::to_vec(&v).unwrap_or_default())
+            etagged(
+                &headers,
+                Representation::DiscoveryV2 { v2beta1 }.content_type(),
+                serde_json::to_vec(&v).unwrap_or_default(),
+            )
         }
         Ok(_) => ok_json(&disc::api_group_list(&named)),
         Err(e) => status_error(&e),
@@ -98,15 +124,26 @@ pub async fn group_list(State(app): State<App>, headers: HeaderMap) -> Response 
 /// `GET /apis/<group>`.
 pub async fn group(State(app): State<App>, Path(group): Path<String>) -> Response {
     let (groups, _) = all_groups(&app);
-    match groups.iter().find(|g| g.group == group && !g.group.is_empty()) {
+    match groups
+        .iter()
+        .find(|g| g.group == group && !g.group.is_empty())
+    {
         Some(g) => ok_json(&disc::api_group(g)),
         None => status_error(&StatusError::resource_not_found()),
     }
 }
 
 /// `GET /apis/<group>/<version>`.
-pub async fn group_resources(State(app): State<App>, Path((group, version)): Path<(String, String)>) -> Response {
-    let rs: Vec<ResourceDescriptor> = app.registry.descriptors(Some(&group)).into_iter().filter(|r| r.version == version).collect();
+pub async fn group_resources(
+    State(app): State<App>,
+    Path((group, version)): Path<(String, String)>,
+) -> Response {
+    let rs: Vec<ResourceDescriptor> = app
+        .registry
+        .descriptors(Some(&group))
+        .into_iter()
+        .filter(|r| r.version == version)
+        .collect();
     if rs.is_empty() {
         return status_error(&StatusError::resource_not_found());
     }
@@ -135,7 +172,10 @@ pub async fn openapi_v3_index(State(app): State<App>) -> Response {
     for g in groups {
         for v in g.versions {
             if let Some(doc) = gv_doc(&app, &g.group, &v) {
-                let hash = hex::encode(&Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default())[..16]).to_uppercase();
+                let hash = hex::encode(
+                    &Sha256::digest(serde_json::to_vec(&doc).unwrap_or_default())[..16],
+                )
+                .to_uppercase();
                 entries.push((openapi::gv_path(&g.group, &v), hash));
             }
         }
@@ -144,7 +184,11 @@ pub async fn openapi_v3_index(State(app): State<App>) -> Response {
 }
 
 /// `GET /openapi/v3/api/v1` or `/openapi/v3/apis/<group>/<version>`.
-pub async fn openapi_v3_doc(State(app): State<App>, Path(path): Path<String>, headers: HeaderMap) -> Response {
+pub async fn openapi_v3_doc(
+    State(app): State<App>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (group, version) = match segs.as_slice() {
         ["api", v] => ("", *v),
@@ -152,7 +196,11 @@ pub async fn openapi_v3_doc(State(app): State<App>, Path(path): Path<String>, he
         _ => return status_error(&StatusError::resource_not_found()),
     };
     match gv_doc(&app, group, version) {
-        Some(doc) => etagged(&headers, "application/json", serde_json::to_vec(&doc).unwrap_or_default()),
+        Some(doc) => etagged(
+            &headers,
+            "application/json",
+            serde_json::to_vec(&doc).unwrap_or_default(),
+        ),
         None => status_error(&StatusError::resource_not_found()),
     }
 }
@@ -168,5 +216,9 @@ pub async fn openapi_v2(State(app): State<App>, headers: HeaderMap) -> Response 
             schemas.extend(g.schemas(&v));
         }
     }
-    etagged(&headers, "application/json", serde_json::to_vec(&openapi::v2_document(&schemas)).unwrap_or_default())
+    etagged(
+        &headers,
+        "application/json",
+        serde_json::to_vec(&openapi::v2_document(&schemas)).unwrap_or_default(),
+    )
 }

@@ -76,7 +76,10 @@ async fn ok() -> &'static str {
 /// Bearer-token authentication; health endpoints are open.
 async fn authenticate(State(app): State<App>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let open = matches!(path, "/healthz" | "/livez" | "/readyz") || path.starts_with("/healthz/") || path.starts_with("/livez/") || path.starts_with("/readyz/");
+    let open = matches!(path, "/healthz" | "/livez" | "/readyz")
+        || path.starts_with("/healthz/")
+        || path.starts_with("/livez/")
+        || path.starts_with("/readyz/");
     if let Some(token) = &app.token
         && !open
     {
@@ -115,7 +118,9 @@ fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 if let Some(b) = hex {
                     out.push(b);
                     i += 3;
@@ -136,7 +141,10 @@ async fn resources(State(app): State<App>, req: Request) -> Response {
     let Some(target) = path::parse(parts.uri.path()) else {
         return status_error(&StatusError::resource_not_found());
     };
-    let Some(info) = app.registry.lookup(&target.group, &target.version, &target.resource) else {
+    let Some(info) = app
+        .registry
+        .lookup(&target.group, &target.version, &target.resource)
+    else {
         return status_error(&StatusError::resource_not_found());
     };
     if target.namespace.is_some() && !info.namespaced {
@@ -148,7 +156,14 @@ async fn resources(State(app): State<App>, req: Request) -> Response {
         Err(e) => return status_error(&e),
     };
     let watch = target.watch_prefix || query.get("watch").is_some_and(|w| w == "true" || w == "1");
-    let ctx = Ctx { app: app.clone(), info: info.clone(), version: target.version.clone(), namespace: target.namespace.clone(), query, headers: parts.headers };
+    let ctx = Ctx {
+        app: app.clone(),
+        info: info.clone(),
+        version: target.version.clone(),
+        namespace: target.namespace.clone(),
+        query,
+        headers: parts.headers,
+    };
     let needs_ns = info.namespaced && ctx.namespace.is_none();
     let name = target.name.clone();
     let sub = target.subresource.clone();
@@ -158,17 +173,28 @@ async fn resources(State(app): State<App>, req: Request) -> Response {
         (Method::GET, None, None) => finish(objects::list(ctx).await),
         (Method::GET, Some(n), None | Some(_)) if !needs_ns && !watch => {
             if let Some(s) = target.subresource.as_deref()
-                && !(s == "status" && info.version(&target.version).is_some_and(|v| v.status_subresource))
+                && !(s == "status"
+                    && info
+                        .version(&target.version)
+                        .is_some_and(|v| v.status_subresource))
             {
                 return status_error(&StatusError::resource_not_found());
             }
             finish(objects::get(ctx, &n).await)
         }
         (Method::POST, None, None) if !needs_ns => finish(objects::create(ctx, &body).await),
-        (Method::PUT, Some(n), s) if !needs_ns => finish(objects::update(ctx, &n, s.as_deref(), &body).await),
-        (Method::PATCH, Some(n), s) if !needs_ns => finish(objects::patch(ctx, &n, s.as_deref(), &body).await),
-        (Method::DELETE, Some(n), None) if !needs_ns => finish(objects::delete(ctx, &n, &body).await),
-        (Method::DELETE, None, None) if !needs_ns => finish(objects::delete_collection(ctx, &body).await),
+        (Method::PUT, Some(n), s) if !needs_ns => {
+            finish(objects::update(ctx, &n, s.as_deref(), &body).await)
+        }
+        (Method::PATCH, Some(n), s) if !needs_ns => {
+            finish(objects::patch(ctx, &n, s.as_deref(), &body).await)
+        }
+        (Method::DELETE, Some(n), None) if !needs_ns => {
+            finish(objects::delete(ctx, &n, &body).await)
+        }
+        (Method::DELETE, None, None) if !needs_ns => {
+            finish(objects::delete_collection(ctx, &body).await)
+        }
         (_, _, _) if needs_ns => status_error(&StatusError::resource_not_found()),
         _ => status_error(&StatusError::method_not_allowed()),
     }
@@ -178,8 +204,16 @@ async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, StatusError> {
     match axum::body::to_bytes(body, limit).await {
         Ok(b) => Ok(b.to_vec()),
         Err(e) => {
-            let too_large = std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit")) || e.to_string().contains("length limit");
-            if too_large { Err(StatusError::too_large(limit)) } else { Err(StatusError::bad_request(format!("error reading request body: {e}"))) }
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.to_string().contains("length limit"))
+                || e.to_string().contains("length limit");
+            if too_large {
+                Err(StatusError::too_large(limit))
+            } else {
+                Err(StatusError::bad_request(format!(
+                    "error reading request body: {e}"
+                )))
+            }
         }
     }
 }

@@ -28,8 +28,10 @@ pub fn parse(path: &str) -> Option<Target> {
     if rest.is_empty() || rest.iter().any(|s| s.is_empty()) {
         return None;
     }
-    let namespace_subresource = rest.len() == 3 && rest[0] == "namespaces" && matches!(rest[2], "status" | "finalize");
-    let (namespace, rest) = if rest[0] == "namespaces" && rest.len() >= 3 && !namespace_subresource {
+    let namespace_subresource =
+        rest.len() == 3 && rest[0] == "namespaces" && matches!(rest[2], "status" | "finalize");
+    let (namespace, rest) = if rest[0] == "namespaces" && rest.len() >= 3 && !namespace_subresource
+    {
         (Some(rest[1].to_string()), &rest[2..])
     } else {
         (None, rest)
@@ -55,11 +57,28 @@ mod tests {
     #[test]
     fn paths() {
         let t = parse("/api/v1/namespaces/default/configmaps/x").unwrap();
-        assert_eq!((t.namespace.as_deref(), t.resource.as_str(), t.name.as_deref()), (Some("default"), "configmaps", Some("x")));
+        assert_eq!(
+            (
+                t.namespace.as_deref(),
+                t.resource.as_str(),
+                t.name.as_deref()
+            ),
+            (Some("default"), "configmaps", Some("x"))
+        );
         let t = parse("/api/v1/namespaces/default").unwrap();
-        assert_eq!((t.namespace, t.resource.as_str(), t.name.as_deref()), (None, "namespaces", Some("default")));
+        assert_eq!(
+            (t.namespace, t.resource.as_str(), t.name.as_deref()),
+            (None, "namespaces", Some("default"))
+        );
         let t = parse("/api/v1/namespaces/foo/finalize").unwrap();
-        assert_eq!((t.resource.as_str(), t.name.as_deref(), t.subresource.as_deref()), ("namespaces", Some("foo"), Some("finalize")));
+        assert_eq!(
+            (
+                t.resource.as_str(),
+                t.name.as_deref(),
+                t.subresource.as_deref()
+            ),
+            ("namespaces", Some("foo"), Some("finalize"))
+        );
         let t = parse("/apis/example.com/v1/namespaces/ns/widgets/w/status").unwrap();
         assert_eq!(t.subresource.as_deref(), Some("status"));
         let t = parse("/apis/example.com/v1/widgets").unwrap();

@@ -19,7 +19,11 @@ pub fn status_error(e: &StatusError) -> Response {
 
 /// Any JSON body.
 pub fn json_response(code: StatusCode, v: &Value) -> Response {
-    bytes_response(code, "application/json", serde_json::to_vec(v).unwrap_or_default())
+    bytes_response(
+        code,
+        "application/json",
+        serde_json::to_vec(v).unwrap_or_default(),
+    )
 }
 
 /// Raw bytes with a content type.
@@ -83,14 +87,39 @@ pub fn object_response(
 ) -> Response {
     let api_version = info.api_version(version);
     match rep {
-        Representation::Json => bytes_response(code, rep.content_type(), object_json(obj, &api_version).as_bytes().to_vec()),
-        Representation::Yaml => bytes_response(code, rep.content_type(), to_yaml(&object_value(obj, &api_version))),
+        Representation::Json => bytes_response(
+            code,
+            rep.content_type(),
+            object_json(obj, &api_version).as_bytes().to_vec(),
+        ),
+        Representation::Yaml => bytes_response(
+            code,
+            rep.content_type(),
+            to_yaml(&object_value(obj, &api_version)),
+        ),
         Representation::PartialObjectMetadata | Representation::PartialObjectMetadataList => {
-            bytes_response(code, Representation::PartialObjectMetadata.content_type(), serde_json::to_vec(&partial_object_metadata(&obj.value)).unwrap_or_default())
+            bytes_response(
+                code,
+                Representation::PartialObjectMetadata.content_type(),
+                serde_json::to_vec(&partial_object_metadata(&obj.value)).unwrap_or_default(),
+            )
         }
         Representation::Table { v1beta1 } => {
-            let t = table_for(info, version, &[object_value(obj, &api_version)], &obj.rv.to_string(), "", include, true, v1beta1);
-            bytes_response(code, rep.content_type(), serde_json::to_vec(&t).unwrap_or_default())
+            let t = table_for(
+                info,
+                version,
+                &[object_value(obj, &api_version)],
+                &obj.rv.to_string(),
+                "",
+                include,
+                true,
+                v1beta1,
+            );
+            bytes_response(
+                code,
+                rep.content_type(),
+                serde_json::to_vec(&t).unwrap_or_default(),
+            )
         }
         Representation::DiscoveryV2 { .. } => status_error(&StatusError::not_acceptable()),
     }
@@ -108,10 +137,22 @@ pub fn table_for(
     with_definitions: bool,
     v1beta1: bool,
 ) -> Value {
-    let Some(v) = info.version(version) else { return Value::Null };
-    let mut t = v.table.table(objects, rv, continue_token, include, crate::builtin::now_unix(), with_definitions);
+    let Some(v) = info.version(version) else {
+        return Value::Null;
+    };
+    let mut t = v.table.table(
+        objects,
+        rv,
+        continue_token,
+        include,
+        crate::builtin::now_unix(),
+        with_definitions,
+    );
     if v1beta1 && let Some(m) = t.as_object_mut() {
-        m.insert("apiVersion".into(), Value::String("meta.k8s.io/v1beta1".into()));
+        m.insert(
+            "apiVersion".into(),
+            Value::String("meta.k8s.io/v1beta1".into()),
+        );
     }
     t
 }
@@ -141,11 +182,20 @@ pub fn list_response(
     }
     match rep {
         Representation::Json | Representation::DiscoveryV2 { .. } => {
-            let mut out = Vec::with_capacity(objects.iter().map(|o| o.json.len() + 1).sum::<usize>() + 256);
+            let mut out =
+                Vec::with_capacity(objects.iter().map(|o| o.json.len() + 1).sum::<usize>() + 256);
             out.extend_from_slice(b"{\"kind\":");
-            out.extend_from_slice(serde_json::to_string(&info.list_kind).unwrap_or_default().as_bytes());
+            out.extend_from_slice(
+                serde_json::to_string(&info.list_kind)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
             out.extend_from_slice(b",\"apiVersion\":");
-            out.extend_from_slice(serde_json::to_string(&api_version).unwrap_or_default().as_bytes());
+            out.extend_from_slice(
+                serde_json::to_string(&api_version)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
             out.extend_from_slice(b",\"metadata\":");
             out.extend_from_slice(meta.to_string().as_bytes());
             out.extend_from_slice(b",\"items\":[");
@@ -159,19 +209,45 @@ pub fn list_response(
             bytes_response(StatusCode::OK, "application/json", out)
         }
         Representation::Yaml => {
-            let items: Vec<Value> = objects.iter().map(|o| object_value(o, &api_version)).collect();
+            let items: Vec<Value> = objects
+                .iter()
+                .map(|o| object_value(o, &api_version))
+                .collect();
             let v = serde_json::json!({"kind": info.list_kind, "apiVersion": api_version, "metadata": meta, "items": items});
             bytes_response(StatusCode::OK, rep.content_type(), to_yaml(&v))
         }
         Representation::PartialObjectMetadata | Representation::PartialObjectMetadataList => {
-            let items: Vec<Value> = objects.iter().map(|o| partial_object_metadata(&o.value)).collect();
+            let items: Vec<Value> = objects
+                .iter()
+                .map(|o| partial_object_metadata(&o.value))
+                .collect();
             let v = serde_json::json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": items});
-            bytes_response(StatusCode::OK, Representation::PartialObjectMetadataList.content_type(), serde_json::to_vec(&v).unwrap_or_default())
+            bytes_response(
+                StatusCode::OK,
+                Representation::PartialObjectMetadataList.content_type(),
+                serde_json::to_vec(&v).unwrap_or_default(),
+            )
         }
         Representation::Table { v1beta1 } => {
-            let values: Vec<Value> = objects.iter().map(|o| object_value(o, &api_version)).collect();
-            let t = table_for(info, version, &values, &rv.to_string(), continue_token, include, true, v1beta1);
-            bytes_response(StatusCode::OK, rep.content_type(), serde_json::to_vec(&t).unwrap_or_default())
+            let values: Vec<Value> = objects
+                .iter()
+                .map(|o| object_value(o, &api_version))
+                .collect();
+            let t = table_for(
+                info,
+                version,
+                &values,
+                &rv.to_string(),
+                continue_token,
+                include,
+                true,
+                v1beta1,
+            );
+            bytes_response(
+                StatusCode::OK,
+                rep.content_type(),
+                serde_json::to_vec(&t).unwrap_or_default(),
+            )
         }
     }
 }

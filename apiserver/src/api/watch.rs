@@ -31,21 +31,37 @@ impl Encoder {
             Representation::Table { v1beta1 } => {
                 let with_defs = !self.sent_columns;
                 self.sent_columns = true;
-                let t = table_for(&self.info, &self.version, &[object_value(obj, &self.api_version)], &obj.rv.to_string(), "", self.include, with_defs, v1beta1);
+                let t = table_for(
+                    &self.info,
+                    &self.version,
+                    &[object_value(obj, &self.api_version)],
+                    &obj.rv.to_string(),
+                    "",
+                    self.include,
+                    with_defs,
+                    v1beta1,
+                );
                 event_line(kind, &t)
             }
-            Representation::PartialObjectMetadata | Representation::PartialObjectMetadataList => event_line(kind, &partial_object_metadata(&obj.value)),
+            Representation::PartialObjectMetadata | Representation::PartialObjectMetadataList => {
+                event_line(kind, &partial_object_metadata(&obj.value))
+            }
             _ => event_line_raw(kind, &object_json(obj, &self.api_version)),
         }
     }
 
     fn bookmark(&self, rv: u64, initial_end: bool) -> Vec<u8> {
-        event_line(EventType::Bookmark, &bookmark_object(&self.api_version, &self.info.kind, rv, initial_end))
+        event_line(
+            EventType::Bookmark,
+            &bookmark_object(&self.api_version, &self.info.kind, rv, initial_end),
+        )
     }
 }
 
 fn event_in_scope(ctx: &Ctx, ev: &Event) -> bool {
-    ev.gr.group == ctx.info.group && ev.gr.resource == ctx.info.resource && ctx.namespace.as_ref().is_none_or(|ns| *ns == ev.namespace)
+    ev.gr.group == ctx.info.group
+        && ev.gr.resource == ctx.info.resource
+        && ctx.namespace.as_ref().is_none_or(|ns| *ns == ev.namespace)
 }
 
 /// What a change looks like through a selector.
@@ -68,7 +84,13 @@ fn translate(sel: &Selectors, ev: &Event) -> Option<EventType> {
 
 /// GET with `watch=true`.
 pub async fn watch(ctx: Ctx) -> Result<Response, ApiError> {
-    let rep = negotiate(ctx.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()), OBJECT_REPRESENTATIONS).ok_or_else(StatusError::not_acceptable)?;
+    let rep = negotiate(
+        ctx.headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok()),
+        OBJECT_REPRESENTATIONS,
+    )
+    .ok_or_else(StatusError::not_acceptable)?;
     let sel = Selectors::parse(&ctx)?;
     let q = |k: &str| ctx.query.get(k).map(String::as_str);
     let bookmarks = q("allowWatchBookmarks") == Some("true");
@@ -76,13 +98,25 @@ pub async fn watch(ctx: Ctx) -> Result<Response, ApiError> {
     if send_initial && q("resourceVersionMatch") != Some("NotOlderThan") {
         return Err(StatusError::invalid("meta.k8s.io", "ListOptions", "", &[porch_apimachinery::FieldError::forbidden("sendInitialEvents", "sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan")]).into());
     }
-    let timeout = q("timeoutSeconds").and_then(|t| t.parse::<u64>().ok()).map(Duration::from_secs).unwrap_or(Duration::from_secs(1800));
+    let timeout = q("timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1800));
     let rv_param = q("resourceVersion").filter(|r| !r.is_empty());
-    let mut enc = Encoder { rep, api_version: ctx.info.api_version(&ctx.version), info: ctx.info.clone(), version: ctx.version.clone(), include: ctx.include(), sent_columns: false };
+    let mut enc = Encoder {
+        rep,
+        api_version: ctx.info.api_version(&ctx.version),
+        info: ctx.info.clone(),
+        version: ctx.version.clone(),
+        include: ctx.include(),
+        sent_columns: false,
+    };
     let mut initial: Vec<Vec<u8>> = Vec::new();
     let (rx, mut last_rv) = match rv_param {
         Some(r) if r != "0" && !send_initial => {
-            let from: u64 = r.parse().map_err(|_| StatusError::bad_request(format!("invalid resource version {r:?}")))?;
+            let from: u64 = r
+                .parse()
+                .map_err(|_| StatusError::bad_request(format!("invalid resource version {r:?}")))?;
             match ctx.app.store.watch_from(from) {
                 Ok((rx, backlog, current)) => {
                     for ev in backlog.iter().filter(|e| event_in_scope(&ctx, e)) {
@@ -100,7 +134,10 @@ pub async fn watch(ctx: Ctx) -> Result<Response, ApiError> {
             }
         }
         _ => {
-            let (rx, objs, rv) = ctx.app.store.watch_with_snapshot(&ctx.info.gr(), ctx.namespace.as_deref());
+            let (rx, objs, rv) = ctx
+                .app
+                .store
+                .watch_with_snapshot(&ctx.info.gr(), ctx.namespace.as_deref());
             for o in objs.iter().filter(|o| sel.matches(&o.value)) {
                 initial.push(enc.line(EventType::Added, o));
             }
@@ -118,7 +155,17 @@ pub async fn watch(ctx: Ctx) -> Result<Response, ApiError> {
                 return;
             }
         }
-        pump(ctx, sel, enc, rx, &tx, &mut last_rv, bookmarks.then_some(bookmark_every), timeout).await;
+        pump(
+            ctx,
+            sel,
+            enc,
+            rx,
+            &tx,
+            &mut last_rv,
+            bookmarks.then_some(bookmark_every),
+            timeout,
+        )
+        .await;
     });
     Ok(stream_response(Vec::new(), Some(out_rx)))
 }
@@ -170,14 +217,23 @@ async fn pump(
     }
 }
 
-fn stream_response(first: Vec<Vec<u8>>, rest: Option<mpsc::Receiver<Result<Bytes, std::io::Error>>>) -> Response {
+fn stream_response(
+    first: Vec<Vec<u8>>,
+    rest: Option<mpsc::Receiver<Result<Bytes, std::io::Error>>>,
+) -> Response {
     let body = match rest {
         Some(rx) => Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
         None => Body::from(first.concat()),
     };
     let mut r = Response::new(body);
     *r.status_mut() = StatusCode::OK;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     r
 }

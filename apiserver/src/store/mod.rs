@@ -25,7 +25,10 @@ pub struct GroupResource {
 
 impl GroupResource {
     pub fn new(group: &str, resource: &str) -> Self {
-        Self { group: group.to_string(), resource: resource.to_string() }
+        Self {
+            group: group.to_string(),
+            resource: resource.to_string(),
+        }
     }
 }
 
@@ -51,7 +54,11 @@ impl StoredObject {
 
     fn from_json(rv: u64, json: &str) -> Option<Self> {
         let value: Value = serde_json::from_str(json).ok()?;
-        Some(Self { rv, value, json: json.into() })
+        Some(Self {
+            rv,
+            value,
+            json: json.into(),
+        })
     }
 }
 
@@ -141,7 +148,10 @@ pub struct WriteOp {
 /// What a successful write did.
 #[derive(Debug, Clone)]
 pub enum WriteOutcome {
-    Put { object: Arc<StoredObject>, created: bool },
+    Put {
+        object: Arc<StoredObject>,
+        created: bool,
+    },
     Deleted(Arc<StoredObject>),
 }
 
@@ -188,10 +198,18 @@ impl Store {
     /// Load everything from the backend and start the writer thread.
     pub fn open(mut backend: impl Backend, ring_capacity: usize) -> Result<Self, StoreError> {
         let (rv, rows) = backend.load()?;
-        let mut state = State { current_rv: rv, compacted_rv: rv, ..Default::default() };
+        let mut state = State {
+            current_rv: rv,
+            compacted_rv: rv,
+            ..Default::default()
+        };
         for row in rows {
             if let Some(obj) = StoredObject::from_json(row.rv, &row.json) {
-                state.objects.entry(row.gr).or_default().insert((row.namespace, row.name), Arc::new(obj));
+                state
+                    .objects
+                    .entry(row.gr)
+                    .or_default()
+                    .insert((row.namespace, row.name), Arc::new(obj));
             }
         }
         let state = Arc::new(RwLock::new(state));
@@ -201,13 +219,27 @@ impl Store {
         let writer_events = events.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer_loop(backend, rx, writer_state, writer_events, ring_capacity.max(1)))
+            .spawn(move || {
+                writer_loop(
+                    backend,
+                    rx,
+                    writer_state,
+                    writer_events,
+                    ring_capacity.max(1),
+                )
+            })
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Self { state, writer: tx, events })
+        Ok(Self {
+            state,
+            writer: tx,
+            events,
+        })
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The newest resourceVersion.
@@ -216,8 +248,17 @@ impl Store {
     }
 
     /// One object.
-    pub fn get(&self, gr: &GroupResource, namespace: &str, name: &str) -> Option<Arc<StoredObject>> {
-        self.read().objects.get(gr)?.get(&(namespace.to_string(), name.to_string())).cloned()
+    pub fn get(
+        &self,
+        gr: &GroupResource,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Arc<StoredObject>> {
+        self.read()
+            .objects
+            .get(gr)?
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
     }
 
     /// Objects of a resource (one namespace or all), ordered by (namespace, name), starting
@@ -233,13 +274,21 @@ impl Store {
     ) -> (u64, Vec<Arc<StoredObject>>, bool) {
         let st = self.read();
         let rv = st.current_rv;
-        let Some(map) = st.objects.get(gr) else { return (rv, Vec::new(), false) };
-        let mut out = Vec::new();
-        let range: Box<dyn Iterator<Item = (&NsName, &Arc<StoredObject>)>> = match (namespace, after) {
-            (_, Some(a)) => Box::new(map.range::<NsName, _>((std::ops::Bound::Excluded(a.clone()), std::ops::Bound::Unbounded))),
-            (Some(ns), None) => Box::new(map.range::<NsName, _>((ns.to_string(), String::new())..)),
-            (None, None) => Box::new(map.iter()),
+        let Some(map) = st.objects.get(gr) else {
+            return (rv, Vec::new(), false);
         };
+        let mut out = Vec::new();
+        let range: Box<dyn Iterator<Item = (&NsName, &Arc<StoredObject>)>> =
+            match (namespace, after) {
+                (_, Some(a)) => Box::new(map.range::<NsName, _>((
+                    std::ops::Bound::Excluded(a.clone()),
+                    std::ops::Bound::Unbounded,
+                ))),
+                (Some(ns), None) => {
+                    Box::new(map.range::<NsName, _>((ns.to_string(), String::new())..))
+                }
+                (None, None) => Box::new(map.iter()),
+            };
         for ((ns, _), obj) in range {
             if let Some(want) = namespace {
                 if ns.as_str() > want {
@@ -262,16 +311,27 @@ impl Store {
 
     /// Every stored resource type with at least one object.
     pub fn resources(&self) -> Vec<GroupResource> {
-        self.read().objects.iter().filter(|(_, m)| !m.is_empty()).map(|(k, _)| k.clone()).collect()
+        self.read()
+            .objects
+            .iter()
+            .filter(|(_, m)| !m.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// Subscribe to events, plus a snapshot taken atomically with the subscription:
     /// either the events after `from_rv` (when still in the ring) or an error.
-    pub fn watch_from(&self, from_rv: u64) -> Result<(broadcast::Receiver<Arc<Event>>, Vec<Arc<Event>>, u64), TooOld> {
+    pub fn watch_from(
+        &self,
+        from_rv: u64,
+    ) -> Result<(broadcast::Receiver<Arc<Event>>, Vec<Arc<Event>>, u64), TooOld> {
         let rx = self.events.subscribe();
         let st = self.read();
         if from_rv < st.compacted_rv {
-            return Err(TooOld { requested: from_rv, oldest: st.compacted_rv + 1 });
+            return Err(TooOld {
+                requested: from_rv,
+                oldest: st.compacted_rv + 1,
+            });
         }
         let backlog: Vec<Arc<Event>> = st.ring.iter().filter(|e| e.rv > from_rv).cloned().collect();
         Ok((rx, backlog, st.current_rv))
@@ -296,8 +356,11 @@ impl Store {
     /// Perform one write; resolves once it is durable.
     pub async fn write(&self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.writer.send(Request { op, reply }).map_err(|_| StoreError::Backend("store writer stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Backend("store writer stopped".into()))?
+        self.writer
+            .send(Request { op, reply })
+            .map_err(|_| StoreError::Backend("store writer stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Backend("store writer stopped".into()))?
     }
 }
 
@@ -318,25 +381,38 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let base_rv = state.read().map(|s| s.current_rv).unwrap_or_else(|p| p.into_inner().current_rv);
+        let base_rv = state
+            .read()
+            .map(|s| s.current_rv)
+            .unwrap_or_else(|p| p.into_inner().current_rv);
         let mut rv = base_rv;
         let mut overlay: HashMap<Key, Option<Arc<StoredObject>>> = HashMap::new();
         let mut mutations = Vec::new();
         let mut new_events = Vec::new();
         let mut results = Vec::with_capacity(batch.len());
         {
-            let st = state.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let st = state
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for req in &batch {
                 let op = &req.op;
                 let key: Key = (op.gr.clone(), op.namespace.clone(), op.name.clone());
                 let current = match overlay.get(&key) {
                     Some(v) => v.clone(),
-                    None => st.objects.get(&op.gr).and_then(|m| m.get(&(op.namespace.clone(), op.name.clone()))).cloned(),
+                    None => st
+                        .objects
+                        .get(&op.gr)
+                        .and_then(|m| m.get(&(op.namespace.clone(), op.name.clone())))
+                        .cloned(),
                 };
                 let check = match (&op.precondition, &current) {
                     (Precondition::MustNotExist, Some(_)) => Err(StoreError::AlreadyExists),
-                    (Precondition::ResourceVersion(_) | Precondition::MustExist, None) => Err(StoreError::NotFound),
-                    (Precondition::ResourceVersion(want), Some(cur)) if cur.rv != *want => Err(StoreError::Conflict),
+                    (Precondition::ResourceVersion(_) | Precondition::MustExist, None) => {
+                        Err(StoreError::NotFound)
+                    }
+                    (Precondition::ResourceVersion(want), Some(cur)) if cur.rv != *want => {
+                        Err(StoreError::Conflict)
+                    }
                     (_, None) if matches!(op.action, Action::Delete) => Err(StoreError::NotFound),
                     _ => Ok(()),
                 };
@@ -349,11 +425,25 @@ fn writer_loop(
                     Action::Put(v) => {
                         let obj = Arc::new(StoredObject::new(rv, v.clone()));
                         let created = current.is_none();
-                        let kind = if created { EventType::Added } else { EventType::Modified };
-                        (WriteOutcome::Put { object: obj.clone(), created }, kind, obj)
+                        let kind = if created {
+                            EventType::Added
+                        } else {
+                            EventType::Modified
+                        };
+                        (
+                            WriteOutcome::Put {
+                                object: obj.clone(),
+                                created,
+                            },
+                            kind,
+                            obj,
+                        )
                     }
                     Action::Delete => {
-                        let last = current.as_ref().map(|c| c.value.clone()).unwrap_or(Value::Null);
+                        let last = current
+                            .as_ref()
+                            .map(|c| c.value.clone())
+                            .unwrap_or(Value::Null);
                         let obj = Arc::new(StoredObject::new(rv, last));
                         (WriteOutcome::Deleted(obj.clone()), EventType::Deleted, obj)
                     }
@@ -388,7 +478,9 @@ fn writer_loop(
             continue;
         }
         {
-            let mut st = state.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut st = state
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for ((gr, ns, name), obj) in overlay {
                 let map = st.objects.entry(gr).or_default();
                 match obj {
@@ -437,31 +529,73 @@ mod tests {
     #[tokio::test]
     async fn preconditions_rv_and_watch_ring() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(SqliteBackend::open(&dir.path().join("db.sqlite")).unwrap(), 3).unwrap();
-        let a = store.write(put("a", Precondition::MustNotExist)).await.unwrap();
+        let store = Store::open(
+            SqliteBackend::open(&dir.path().join("db.sqlite")).unwrap(),
+            3,
+        )
+        .unwrap();
+        let a = store
+            .write(put("a", Precondition::MustNotExist))
+            .await
+            .unwrap();
         assert_eq!(a.object().rv, 1);
         assert_eq!(a.object().value["metadata"]["resourceVersion"], "1");
-        assert!(matches!(store.write(put("a", Precondition::MustNotExist)).await, Err(StoreError::AlreadyExists)));
-        assert!(matches!(store.write(put("a", Precondition::ResourceVersion(7))).await, Err(StoreError::Conflict)));
-        store.write(put("a", Precondition::ResourceVersion(1))).await.unwrap();
+        assert!(matches!(
+            store.write(put("a", Precondition::MustNotExist)).await,
+            Err(StoreError::AlreadyExists)
+        ));
+        assert!(matches!(
+            store
+                .write(put("a", Precondition::ResourceVersion(7)))
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        store
+            .write(put("a", Precondition::ResourceVersion(1)))
+            .await
+            .unwrap();
         store.write(put("b", Precondition::None)).await.unwrap();
         store.write(put("c", Precondition::None)).await.unwrap();
         assert_eq!(store.current_rv(), 4);
         // Ring holds 3 events (rv 2..4): resuming from 1 works, from 0 is too old.
         let (_, backlog, _) = store.watch_from(1).unwrap();
-        assert_eq!(backlog.iter().map(|e| e.rv).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(
+            backlog.iter().map(|e| e.rv).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
         assert!(store.watch_from(0).is_err());
-        let (_, items, more) = store.list(&GroupResource::new("", "configmaps"), Some("default"), None, 2, &|_| true);
+        let (_, items, more) = store.list(
+            &GroupResource::new("", "configmaps"),
+            Some("default"),
+            None,
+            2,
+            &|_| true,
+        );
         assert_eq!(items.len(), 2);
         assert!(more);
         drop(store);
         // Reopen: state and the RV counter survive.
-        let store = Store::open(SqliteBackend::open(&dir.path().join("db.sqlite")).unwrap(), 3).unwrap();
+        let store = Store::open(
+            SqliteBackend::open(&dir.path().join("db.sqlite")).unwrap(),
+            3,
+        )
+        .unwrap();
         assert_eq!(store.current_rv(), 4);
-        assert!(store.get(&GroupResource::new("", "configmaps"), "default", "c").is_some());
-        let del = WriteOp { action: Action::Delete, ..put("c", Precondition::None) };
+        assert!(
+            store
+                .get(&GroupResource::new("", "configmaps"), "default", "c")
+                .is_some()
+        );
+        let del = WriteOp {
+            action: Action::Delete,
+            ..put("c", Precondition::None)
+        };
         let out = store.write(del).await.unwrap();
         assert_eq!(out.object().rv, 5);
-        assert!(store.get(&GroupResource::new("", "configmaps"), "default", "c").is_none());
+        assert!(
+            store
+                .get(&GroupResource::new("", "configmaps"), "default", "c")
+                .is_none()
+        );
     }
 }

@@ -38,15 +38,27 @@ impl Backend for SqliteBackend {
         let rv: i64 = self
             .conn
             .query_row("SELECT v FROM meta WHERE k = 'rv'", [], |r| r.get(0))
-            .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(0) } else { Err(e) })
+            .or_else(|e| {
+                if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
+                    Ok(0)
+                } else {
+                    Err(e)
+                }
+            })
             .map_err(err)?;
-        let mut stmt = self.conn.prepare("SELECT grp, res, ns, name, rv, data FROM objects").map_err(err)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT grp, res, ns, name, rv, data FROM objects")
+            .map_err(err)?;
         let rows = stmt
             .query_map([], |r| {
                 let data: String = r.get(5)?;
                 let rv: i64 = r.get(4)?;
                 Ok(Row {
-                    gr: GroupResource { group: r.get(0)?, resource: r.get(1)? },
+                    gr: GroupResource {
+                        group: r.get(0)?,
+                        resource: r.get(1)?,
+                    },
                     namespace: r.get(2)?,
                     name: r.get(3)?,
                     rv: u64::try_from(rv).unwrap_or_default(),
@@ -65,18 +77,35 @@ impl Backend for SqliteBackend {
             let mut put = tx
                 .prepare_cached("INSERT OR REPLACE INTO objects (grp, res, ns, name, rv, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                 .map_err(err)?;
-            let mut del = tx.prepare_cached("DELETE FROM objects WHERE grp = ?1 AND res = ?2 AND ns = ?3 AND name = ?4").map_err(err)?;
+            let mut del = tx
+                .prepare_cached(
+                    "DELETE FROM objects WHERE grp = ?1 AND res = ?2 AND ns = ?3 AND name = ?4",
+                )
+                .map_err(err)?;
             for m in mutations {
                 let rv = i64::try_from(m.rv).map_err(|e| StoreError::Backend(e.to_string()))?;
                 match &m.json {
                     Some(json) => put
-                        .execute(params![m.gr.group, m.gr.resource, m.namespace, m.name, rv, json.as_ref()])
+                        .execute(params![
+                            m.gr.group,
+                            m.gr.resource,
+                            m.namespace,
+                            m.name,
+                            rv,
+                            json.as_ref()
+                        ])
                         .map_err(err)?,
-                    None => del.execute(params![m.gr.group, m.gr.resource, m.namespace, m.name]).map_err(err)?,
+                    None => del
+                        .execute(params![m.gr.group, m.gr.resource, m.namespace, m.name])
+                        .map_err(err)?,
                 };
             }
             let rv = i64::try_from(rv).map_err(|e| StoreError::Backend(e.to_string()))?;
-            tx.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('rv', ?1)", params![rv]).map_err(err)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (k, v) VALUES ('rv', ?1)",
+                params![rv],
+            )
+            .map_err(err)?;
         }
         tx.commit().map_err(err)
     }

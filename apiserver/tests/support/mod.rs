@@ -19,7 +19,12 @@ impl Server {
     /// Start the binary on a free loopback port and wait for its `ready` line.
     pub fn spawn(dir: &Path) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_porch-standalone-dev"))
-            .args(["--data-dir", dir.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args([
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -28,10 +33,19 @@ impl Server {
         let mut lines = BufReader::new(stdout).lines();
         let line = lines.next().expect("a line").expect("readable");
         assert!(line.contains("ready"), "unexpected first line: {line}");
-        let url = line.split_whitespace().find(|w| w.starts_with("https://")).unwrap().to_string();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("https://"))
+            .unwrap()
+            .to_string();
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server { child, kubeconfig: dir.join("kubeconfig"), url, cache: dir.join("kubectl-cache") }
+        Server {
+            child,
+            kubeconfig: dir.join("kubeconfig"),
+            url,
+            cache: dir.join("kubectl-cache"),
+        }
     }
 
     /// SIGKILL (kill -9) by PID.
@@ -68,14 +82,23 @@ impl Server {
 
     pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
         let out = self.kubectl_stdin(args, stdin);
-        assert!(out.status.success(), "kubectl {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
     /// kubectl that must fail; returns stderr.
     pub fn fails(&self, args: &[&str], stdin: &str) -> String {
         let out = self.kubectl_stdin(args, stdin);
-        assert!(!out.status.success(), "kubectl {args:?} unexpectedly succeeded: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} unexpectedly succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8(out.stderr).unwrap()
     }
 

@@ -974,7 +974,9 @@ async fn resources_update_rules() {
         .await
         .unwrap();
     assert_eq!(
-        done.render_status.as_ref().map(|s| s.result["items"][0]["image"].clone()),
+        done.render_status
+            .as_ref()
+            .map(|s| s.result["items"][0]["image"].clone()),
         Some(serde_json::json!("fake-fn"))
     );
     assert!(!done.files.contains_key("README.md"));
@@ -1202,7 +1204,9 @@ async fn list_filters_sorts_and_hides_v1alpha2() {
 #[tokio::test]
 async fn render_status_only_when_functions_reported() {
     let e = engine();
-    let created = create(&e, &new_pr("blue", "p", "ws", vec![])).await.unwrap();
+    let created = create(&e, &new_pr("blue", "p", "ws", vec![]))
+        .await
+        .unwrap();
     let mut files = kptfile_only("p");
     files.insert("quiet.txt".into(), String::new());
     let done = e

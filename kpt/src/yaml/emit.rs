@@ -392,7 +392,7 @@ fn scalar(s: &Scalar, flow: bool, out: &mut String) {
             s.style,
             ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
         )
-        && decode_quoted(raw).as_deref() == Some(s.value.as_str())
+        && raw_matches(raw, &s.value)
     {
         out.push_str(raw);
         return;
@@ -407,6 +407,16 @@ fn scalar(s: &Scalar, flow: bool, out: &mut String) {
         }
         _ => double_quote(&s.value, out),
     }
+}
+
+/// Whether the source text of a quoted scalar still decodes to `value` (fast path
+/// for the common escape-free case).
+fn raw_matches(raw: &str, value: &str) -> bool {
+    let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
+    if raw.len() >= 2 && !inner.contains(['\\', '\'', '"']) {
+        return inner == value;
+    }
+    decode_quoted(raw).as_deref() == Some(value)
 }
 
 fn double_quote(v: &str, out: &mut String) {
@@ -466,16 +476,19 @@ fn plain_safe_in(s: &str, flow: bool) -> bool {
     if s.ends_with(':') {
         return false;
     }
-    for (i, c) in s.char_indices() {
-        if c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
-        {
-            return false;
-        }
+    if !s.is_ascii()
+        && s.chars()
+            .any(|c| c.is_control() || matches!(c, '\u{feff}' | '\u{85}' | '\u{2028}' | '\u{2029}'))
+    {
+        return false;
+    }
+    for (i, &c) in b.iter().enumerate() {
         match c {
-            ':' if matches!(b.get(i + 1), Some(b' ' | b'\t')) => return false,
-            '#' if i > 0 && matches!(b[i - 1], b' ' | b'\t') => return false,
-            ',' | '[' | ']' | '{' | '}' if flow => return false,
-            ':' if flow && matches!(b.get(i + 1), Some(b',' | b']' | b'}')) => return false,
+            0..=0x1f | 0x7f => return false,
+            b':' if matches!(b.get(i + 1), Some(b' ' | b'\t')) => return false,
+            b'#' if i > 0 && matches!(b[i - 1], b' ' | b'\t') => return false,
+            b',' | b'[' | b']' | b'{' | b'}' if flow => return false,
+            b':' if flow && matches!(b.get(i + 1), Some(b',' | b']' | b'}')) => return false,
             _ => {}
         }
     }

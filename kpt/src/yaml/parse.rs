@@ -642,10 +642,11 @@ impl<'a> Parser<'a> {
                 node = self.sequence(start_col, Vec::new())?;
             }
             Some(_) => {
-                if inline_map_ok && self.line_has_key()? {
+                let has_key = self.line_has_key()?;
+                if inline_map_ok && has_key {
                     node = self.mapping(start_col, Vec::new())?;
                 } else {
-                    if self.line_has_key()? {
+                    if has_key {
                         return self.err("mapping values are not allowed in this context");
                     }
                     node = match self.peek() {

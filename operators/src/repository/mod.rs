@@ -166,6 +166,7 @@ async fn full_sync(
     let started = ctx.now();
     // Show progress on a first sync or after a spec change; a routine re-sync of a ready
     // repository stays quiet (no status write unless something changes).
+    let mut written = None;
     if current.last_full_sync_time.is_none() || reason == SyncReason::SpecChanged {
         let next = next_status(
             view,
@@ -175,7 +176,11 @@ async fn full_sync(
             started,
         );
         write_status(&repos, repo, &next, ctx).await?;
+        written = Some(with_status(repo, next));
     }
+    // What the server now holds: the final status is compared with (and transitions from)
+    // the Reconciling condition just written.
+    let repo = written.as_ref().unwrap_or(repo);
     let package_revs: Api<PackageRev> = Api::namespaced(ctx.client.clone(), &ns);
     // List before fetching: a PackageRev the API server creates after this point is not in
     // `existing`, so it cannot be mistaken for a vanished revision.

@@ -139,10 +139,7 @@ impl CacheIndex {
     /// Replaces every PackageRev (a watcher re-list).
     pub fn reset_package_revs(&mut self, revs: Vec<PackageRev>) -> Vec<Change> {
         let mut groups: BTreeSet<PackageGroup> = self.revs.values().map(group_of).collect();
-        self.revs = revs
-            .into_iter()
-            .map(|r| (key_of(&r.metadata), r))
-            .collect();
+        self.revs = revs.into_iter().map(|r| (key_of(&r.metadata), r)).collect();
         groups.extend(self.revs.values().map(group_of));
         self.recompute(groups)
     }

@@ -2,8 +2,8 @@
 //! Kubernetes API: the standalone server or a cluster) feeding the index.
 
 use futures::{Stream, StreamExt};
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event, watcher};
 use kube::{Api, Client, Resource};
 use porch_crds::config::v1alpha1::{PackageRev, Repository};
 use serde::de::DeserializeOwned;
@@ -12,7 +12,9 @@ use tokio::task::JoinHandle;
 use super::CrCache;
 
 /// How one object kind is fed into the cache.
-trait Feed: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static {
+trait Feed:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+{
     fn apply(cache: &CrCache, obj: Self);
     fn delete(cache: &CrCache, obj: &Self);
     fn reset(cache: &CrCache, objs: Vec<Self>);
@@ -54,7 +56,10 @@ impl Feed for Repository {
 
 /// Drives one watcher stream into the cache. A re-list (`Init` .. `InitDone`) is buffered and
 /// applied as one `reset`, so objects deleted while the watch was down disappear.
-async fn feed<K: Feed>(cache: CrCache, events: impl Stream<Item = Result<Event<K>, watcher::Error>>) {
+async fn feed<K: Feed>(
+    cache: CrCache,
+    events: impl Stream<Item = Result<Event<K>, watcher::Error>>,
+) {
     let mut events = std::pin::pin!(events);
     let mut relist: Option<Vec<K>> = None;
     while let Some(event) = events.next().await {
@@ -67,7 +72,9 @@ async fn feed<K: Feed>(cache: CrCache, events: impl Stream<Item = Result<Event<K
             Ok(Event::InitDone) => K::reset(&cache, relist.take().unwrap_or_default()),
             Ok(Event::Apply(obj)) => K::apply(&cache, obj),
             Ok(Event::Delete(obj)) => K::delete(&cache, &obj),
-            Err(e) => tracing::warn!(kind = %K::kind(&()), error = %e, "CR cache watch failed; retrying"),
+            Err(e) => {
+                tracing::warn!(kind = %K::kind(&()), error = %e, "CR cache watch failed; retrying")
+            }
         }
     }
 }
@@ -75,16 +82,15 @@ async fn feed<K: Feed>(cache: CrCache, events: impl Stream<Item = Result<Event<K
 impl CrCache {
     /// Starts watchers on PackageRev and Repository in every namespace. The handle runs until
     /// aborted.
-    pub fn start(client: Client) -> (CrCache, JoinHandle<()>)
-    where
-        PackageRev: Resource<DynamicType = ()>,
-        Repository: Resource<DynamicType = ()>,
-    {
+    pub fn start(client: Client) -> (CrCache, JoinHandle<()>) {
         let cache = CrCache::new();
-        let revs = watcher(Api::<PackageRev>::all(client.clone()), watcher::Config::default())
-            .default_backoff();
-        let repos = watcher(Api::<Repository>::all(client), watcher::Config::default())
-            .default_backoff();
+        let revs = watcher(
+            Api::<PackageRev>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .default_backoff();
+        let repos =
+            watcher(Api::<Repository>::all(client), watcher::Config::default()).default_backoff();
         let c1 = cache.clone();
         let c2 = cache.clone();
         let handle = tokio::spawn(async move {
@@ -93,5 +99,3 @@ impl CrCache {
         (cache, handle)
     }
 }
-
-use kube::runtime::watcher::watcher;

@@ -120,7 +120,12 @@ mod tests {
     use super::*;
 
     fn shared_cases_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/cases")
+        std::env::var_os("SHARED_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
+            })
+            .join("cases")
     }
 
     #[test]
