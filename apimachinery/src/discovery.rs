@@ -143,7 +143,7 @@ pub fn aggregated_discovery(
                     let rs: Vec<Value> = resources
                         .iter()
                         .filter(|r| r.group == g.group && &r.version == v)
-                        .map(|r| resource_discovery(r))
+                        .map(resource_discovery)
                         .collect();
                     json!({"version": v, "resources": rs, "freshness": "Current"})
                 })

@@ -42,7 +42,7 @@ pub struct StatusError {
     pub code: u16,
     pub reason: String,
     pub message: String,
-    pub details: Option<StatusDetails>,
+    pub details: Option<Box<StatusDetails>>,
 }
 
 /// A resource named the way Kubernetes names it in messages: `configmaps` or `widgets.example.com`.
@@ -201,12 +201,12 @@ impl StatusError {
     }
 
     fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
-        self.details = Some(StatusDetails {
+        self.details = Some(Box::new(StatusDetails {
             name: name.to_string(),
             group: group.to_string(),
             kind: kind.to_string(),
             ..Default::default()
-        });
+        }));
         self
     }
 
@@ -224,7 +224,7 @@ impl StatusError {
             "NotFound",
             "the server could not find the requested resource",
         );
-        e.details = Some(StatusDetails::default());
+        e.details = Some(Box::default());
         e
     }
 
@@ -400,14 +400,14 @@ impl StatusError {
             "InternalError",
             format!("Internal error occurred: {why}"),
         );
-        e.details = Some(StatusDetails {
+        e.details = Some(Box::new(StatusDetails {
             causes: vec![StatusCause {
                 reason: String::new(),
                 message: why.to_string(),
                 field: String::new(),
             }],
             ..Default::default()
-        });
+        }));
         e
     }
 

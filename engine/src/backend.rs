@@ -13,7 +13,7 @@
 use std::future::Future;
 
 use crate::content_cache::PackageFiles;
-use crate::model::{GitLock, GitPackage, RepositoryInfo, StoredMeta, Task};
+use crate::model::{GitLock, GitPackage, PackageRevision, RepositoryInfo, StoredMeta, Task};
 use crate::record::RevisionRecord;
 
 /// What a commit records in its `kpt:` annotation (and which message it gets, porch-api.md §6.3).
@@ -169,4 +169,15 @@ pub trait MetadataStore: Send + Sync {
         namespace: &str,
         name: &str,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// The engine wrote `revision` (the object it returns to the client). Stores that also
+    /// cache served objects (the PackageRev spec/status) update them so readers see their own
+    /// writes. A failure is logged, never fails the request: git stays the truth.
+    fn revision_stored(
+        &self,
+        revision: &PackageRevision,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send {
+        let _ = revision;
+        async { Ok(()) }
+    }
 }

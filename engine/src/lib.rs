@@ -23,6 +23,7 @@
 //! `porch-crds` wire types to the engine's [`model`] and back. [`testing`] (feature `testing`)
 //! holds in-memory test doubles, for unit tests only.
 
+pub mod adapters;
 pub mod approval;
 pub mod backend;
 pub mod content_cache;

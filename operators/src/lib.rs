@@ -36,6 +36,7 @@ pub mod context;
 pub mod decision;
 pub mod desired;
 pub mod error;
+pub mod git_source;
 pub mod latest;
 pub mod lease;
 pub mod metrics;

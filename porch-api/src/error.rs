@@ -26,11 +26,11 @@ impl ApiError {
             code: 405,
             reason: "MethodNotAllowed".into(),
             message: format!("{action} is not supported on resources of kind {qualified:?}"),
-            details: Some(StatusDetails {
+            details: Some(Box::new(StatusDetails {
                 group,
                 kind,
                 ..Default::default()
-            }),
+            })),
         })
     }
 }
@@ -74,7 +74,7 @@ impl From<EngineError> for ApiError {
             code: err.http_status(),
             reason: err.reason().to_owned(),
             message: err.to_string(),
-            details,
+            details: details.map(Box::new),
         })
     }
 }

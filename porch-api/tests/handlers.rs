@@ -724,3 +724,61 @@ async fn watch_sends_added_modified_deleted_for_selected_objects() {
     assert_eq!(e["type"], "DELETED");
     assert_eq!(e["object"]["metadata"]["name"], "repo.newpkg.ws");
 }
+
+#[tokio::test]
+async fn watch_from_the_current_list_version_skips_the_replay() {
+    let h = Harness::new(ApiOptions::default());
+    h.seed().await;
+    let (_, list) = h.get(PRS).await;
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let req = Request::get(format!(
+        "{PRS}?watch=true&allowWatchBookmarks=true&resourceVersion={rv}"
+    ))
+    .body(Body::empty())
+    .unwrap();
+    let resp = h.app.clone().oneshot(req).await.unwrap();
+    let events = read_lines(resp.into_body(), 1).await;
+    assert_eq!(events[0]["type"], "BOOKMARK");
+    assert_eq!(
+        events[0]["object"]["metadata"]["resourceVersion"],
+        rv.as_str()
+    );
+
+    // Without a resourceVersion (or an older one) every match is replayed as ADDED, as upstream does.
+    let req = Request::get(format!(
+        "{PRS}?watch=true&allowWatchBookmarks=true&resourceVersion=1"
+    ))
+    .body(Body::empty())
+    .unwrap();
+    let resp = h.app.clone().oneshot(req).await.unwrap();
+    let events = read_lines(resp.into_body(), 5).await;
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, vec!["ADDED", "ADDED", "ADDED", "ADDED", "BOOKMARK"]);
+    assert_eq!(
+        events[3]["object"]["metadata"]["labels"]["kpt.dev/latest-revision"],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn watch_events_are_tables_for_kubectl_get_w() {
+    let h = Harness::new(ApiOptions::default());
+    h.seed().await;
+    let req = Request::get(format!(
+        "{PRS}?watch=true&fieldSelector=metadata.name%3Drepo.pkg.v2"
+    ))
+    .header(
+        "accept",
+        "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+    )
+    .body(Body::empty())
+    .unwrap();
+    let resp = h.app.clone().oneshot(req).await.unwrap();
+    let events = read_lines(resp.into_body(), 1).await;
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["kind"], "Table");
+    assert_eq!(events[0]["object"]["rows"][0]["cells"][0], "repo.pkg.v2");
+}

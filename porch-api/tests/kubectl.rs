@@ -33,7 +33,14 @@ fn kubectl(kubeconfig: &Path, cache: &Path, args: &[&str]) -> (bool, String, Str
     )
 }
 
-fn package_rev(name: &str, pkg: &str, ws: &str, revision: i64, lifecycle: &str, commit: &str) -> PackageRev {
+fn package_rev(
+    name: &str,
+    pkg: &str,
+    ws: &str,
+    revision: i64,
+    lifecycle: &str,
+    commit: &str,
+) -> PackageRev {
     serde_json::from_value(json!({
         "apiVersion": "config.porch.kpt.dev/v1alpha1",
         "kind": "PackageRev",
@@ -62,9 +69,8 @@ async fn kubectl_lists_explains_and_discovers_porch_resources() {
     let server = start(opts).await.unwrap();
     let client = server.client().await.unwrap();
 
-    // The real watchers feed a second cache handle; the group serves the first. Feed the first
-    // from the second so the group sees exactly what the watchers deliver.
-    let (watched, watch_task) = CrCache::start(client.clone());
+    // The real watchers feed the cache the group serves.
+    let watch_task = cache.spawn_watchers(client.clone());
     let repos: Api<Repository> = Api::namespaced(client.clone(), "default");
     repos
         .create(
@@ -80,35 +86,50 @@ async fn kubectl_lists_explains_and_discovers_porch_resources() {
         .unwrap();
     let revs: Api<PackageRev> = Api::namespaced(client.clone(), "default");
     for r in [
-        package_rev("blueprints.basens.v1", "basens", "v1", 1, "Published", "aaaa"),
-        package_rev("blueprints.basens.v2", "basens", "v2", 2, "Published", "bbbb"),
+        package_rev(
+            "blueprints.basens.v1",
+            "basens",
+            "v1",
+            1,
+            "Published",
+            "aaaa",
+        ),
+        package_rev(
+            "blueprints.basens.v2",
+            "basens",
+            "v2",
+            2,
+            "Published",
+            "bbbb",
+        ),
         package_rev("blueprints.basens.ws", "basens", "ws", 0, "Draft", "cccc"),
     ] {
         let name = r.metadata.name.clone().unwrap();
         let commit = r.status.clone().unwrap().commit;
         revs.create(&PostParams::default(), &r).await.unwrap();
         // `status` is a subresource of the PackageRev CRD: create drops it.
-        revs.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({"status": {"commit": commit}})))
-            .await
-            .unwrap();
+        revs.patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"commit": commit}})),
+        )
+        .await
+        .unwrap();
     }
     let mut seen = 0;
     for _ in 0..100 {
-        seen = watched
+        seen = cache
             .read()
             .list("default")
             .iter()
             .filter(|p| p.metadata.resource_version.is_some())
             .count();
-        if seen == 3 && watched.read().repositories("default").len() == 1 {
+        if seen == 3 && cache.read().repositories("default").len() == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(seen, 3, "the PackageRev watch never delivered");
-    for pr in watched.read().list("default") {
-        cache.record_package_revision(&pr);
-    }
 
     let kc: PathBuf = server.kubeconfig.clone();
     let kcache = dir.path().join("kubectl-cache");
@@ -118,26 +139,93 @@ async fn kubectl_lists_explains_and_discovers_porch_resources() {
         tokio::task::spawn_blocking(move || kubectl(&kc, &kcache, &args))
     };
 
-    let (ok, out, err) = run(vec!["api-resources", "--api-group=porch.kpt.dev", "-o", "name"]).await.unwrap();
+    let (ok, out, err) = run(vec![
+        "api-resources",
+        "--api-group=porch.kpt.dev",
+        "-o",
+        "name",
+    ])
+    .await
+    .unwrap();
     assert!(ok, "{err}");
     let names: Vec<&str> = out.lines().collect();
     assert_eq!(
         names,
-        vec!["packagerevisionresources.porch.kpt.dev", "packagerevisions.porch.kpt.dev", "packages.porch.kpt.dev"]
+        vec![
+            "packagerevisionresources.porch.kpt.dev",
+            "packagerevisions.porch.kpt.dev",
+            "packages.porch.kpt.dev"
+        ]
     );
 
     let (ok, out, err) = run(vec!["get", "packagerevisions"]).await.unwrap();
     assert!(ok, "{err}");
-    let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split_whitespace().collect()).collect();
-    assert_eq!(lines[0], vec!["NAME", "PACKAGE", "WORKSPACENAME", "REVISION", "LATEST", "LIFECYCLE", "REPOSITORY"]);
-    assert_eq!(lines[1], vec!["blueprints.basens.ws", "basens", "ws", "0", "false", "Draft", "blueprints"]);
-    assert_eq!(lines[3], vec!["blueprints.basens.v2", "basens", "v2", "2", "true", "Published", "blueprints"]);
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        vec![
+            "NAME",
+            "PACKAGE",
+            "WORKSPACENAME",
+            "REVISION",
+            "LATEST",
+            "LIFECYCLE",
+            "REPOSITORY"
+        ]
+    );
+    assert_eq!(
+        lines[1],
+        vec![
+            "blueprints.basens.ws",
+            "basens",
+            "ws",
+            "0",
+            "false",
+            "Draft",
+            "blueprints"
+        ]
+    );
+    assert_eq!(
+        lines[3],
+        vec![
+            "blueprints.basens.v2",
+            "basens",
+            "v2",
+            "2",
+            "true",
+            "Published",
+            "blueprints"
+        ]
+    );
 
-    let (ok, out, err) = run(vec!["get", "packagerevisions", "-l", "kpt.dev/latest-revision=true", "-o", "name"]).await.unwrap();
+    let (ok, out, err) = run(vec![
+        "get",
+        "packagerevisions",
+        "-l",
+        "kpt.dev/latest-revision=true",
+        "-o",
+        "name",
+    ])
+    .await
+    .unwrap();
     assert!(ok, "{err}");
-    assert_eq!(out.trim(), "packagerevision.porch.kpt.dev/blueprints.basens.v2");
+    assert_eq!(
+        out.trim(),
+        "packagerevision.porch.kpt.dev/blueprints.basens.v2"
+    );
 
-    let (ok, out, err) = run(vec!["get", "packagerevision", "blueprints.basens.v2", "-o", "json"]).await.unwrap();
+    let (ok, out, err) = run(vec![
+        "get",
+        "packagerevision",
+        "blueprints.basens.v2",
+        "-o",
+        "json",
+    ])
+    .await
+    .unwrap();
     assert!(ok, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["metadata"]["resourceVersion"], "bbbb");
@@ -145,15 +233,34 @@ async fn kubectl_lists_explains_and_discovers_porch_resources() {
 
     let (ok, out, err) = run(vec!["get", "packages"]).await.unwrap();
     assert!(ok, "{err}");
-    assert!(out.lines().next().unwrap().split_whitespace().eq(["NAME", "PACKAGE", "REPOSITORY", "LATEST", "REVISION"]), "{out}");
+    assert!(
+        out.lines().next().unwrap().split_whitespace().eq([
+            "NAME",
+            "PACKAGE",
+            "REPOSITORY",
+            "LATEST",
+            "REVISION"
+        ]),
+        "{out}"
+    );
 
-    let (ok, out, err) = run(vec!["explain", "packagerevisions.spec.lifecycle"]).await.unwrap();
+    let (ok, out, err) = run(vec!["explain", "packagerevisions.spec.lifecycle"])
+        .await
+        .unwrap();
     assert!(ok, "{err}");
-    assert!(out.contains("KIND:") && out.contains("PackageRevision"), "{out}");
+    assert!(
+        out.contains("KIND:") && out.contains("PackageRevision"),
+        "{out}"
+    );
 
-    let (ok, _, err) = run(vec!["get", "packagerevision", "blueprints.nope.v1"]).await.unwrap();
+    let (ok, _, err) = run(vec!["get", "packagerevision", "blueprints.nope.v1"])
+        .await
+        .unwrap();
     assert!(!ok);
-    assert!(err.contains("packagerevisions.porch.kpt.dev \"blueprints.nope.v1\" not found"), "{err}");
+    assert!(
+        err.contains("packagerevisions.porch.kpt.dev \"blueprints.nope.v1\" not found"),
+        "{err}"
+    );
 
     watch_task.abort();
     server.stop().await;

@@ -185,6 +185,9 @@ pub struct Store {
     events: broadcast::Sender<Arc<Event>>,
 }
 
+/// A subscription, the events it must replay first, and the newest resourceVersion.
+pub type WatchStart = (broadcast::Receiver<Arc<Event>>, Vec<Arc<Event>>, u64);
+
 /// Why a watch cannot start at the requested resourceVersion.
 #[derive(Debug, Clone, Copy)]
 pub struct TooOld {
@@ -321,10 +324,7 @@ impl Store {
 
     /// Subscribe to events, plus a snapshot taken atomically with the subscription:
     /// either the events after `from_rv` (when still in the ring) or an error.
-    pub fn watch_from(
-        &self,
-        from_rv: u64,
-    ) -> Result<(broadcast::Receiver<Arc<Event>>, Vec<Arc<Event>>, u64), TooOld> {
+    pub fn watch_from(&self, from_rv: u64) -> Result<WatchStart, TooOld> {
         let rx = self.events.subscribe();
         let st = self.read();
         if from_rv < st.compacted_rv {

@@ -126,7 +126,9 @@ where
         }
         self.remember_files(&record, rendered.files);
         // A new Draft/Proposed revision is never the latest.
-        Ok(record.to_package_revision(&repo, &meta, false))
+        let created = record.to_package_revision(&repo, &meta, false);
+        self.stored(&created).await;
+        Ok(created)
     }
 
     /// Best-effort removal of a half-created revision.

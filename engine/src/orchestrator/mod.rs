@@ -192,6 +192,13 @@ where
             .map_err(|e| backend_error(&record.name(), e))
     }
 
+    /// Lets the metadata store cache the object a write produced (best effort).
+    pub(crate) async fn stored(&self, pr: &PackageRevision) {
+        if let Err(e) = self.meta.revision_stored(pr).await {
+            tracing::warn!(name = %pr.metadata.name, error = %e, "caching the stored revision failed");
+        }
+    }
+
     pub(crate) fn remember_files(&self, record: &RevisionRecord, files: PackageFiles) {
         self.cache.insert(&record.commit, files);
     }

@@ -138,6 +138,7 @@ where
             .map_err(|e| prr_backend_error(name, e))?;
         self.remember_files(&record, files.clone());
         let package_revision = record.to_package_revision(&repo, &meta, false);
+        self.stored(&package_revision).await;
         Ok(ResourcesUpdated {
             package_revision,
             files: Arc::new(files),

@@ -197,6 +197,7 @@ where
         records.retain(|r| r.name() != current.name());
         records.push(current.clone());
         let object = self.view(repo, &records, &current).await?;
+        self.stored(&object).await;
         let relabelled = self
             .relabelled(repo, &found.records, &records, name)
             .await?;

@@ -80,10 +80,17 @@ async fn feed<K: Feed>(
 }
 
 impl CrCache {
-    /// Starts watchers on PackageRev and Repository in every namespace. The handle runs until
-    /// aborted.
+    /// A new cache fed by watchers on PackageRev and Repository in every namespace. The handle
+    /// runs until aborted.
     pub fn start(client: Client) -> (CrCache, JoinHandle<()>) {
         let cache = CrCache::new();
+        let handle = cache.spawn_watchers(client);
+        (cache, handle)
+    }
+
+    /// Feeds this cache from watchers (for when the cache must exist before the client does,
+    /// e.g. a standalone server that serves the group and is also the watched API).
+    pub fn spawn_watchers(&self, client: Client) -> JoinHandle<()> {
         let revs = watcher(
             Api::<PackageRev>::all(client.clone()),
             watcher::Config::default(),
@@ -91,11 +98,10 @@ impl CrCache {
         .default_backoff();
         let repos =
             watcher(Api::<Repository>::all(client), watcher::Config::default()).default_backoff();
-        let c1 = cache.clone();
-        let c2 = cache.clone();
-        let handle = tokio::spawn(async move {
+        let c1 = self.clone();
+        let c2 = self.clone();
+        tokio::spawn(async move {
             tokio::join!(feed(c1, revs), feed(c2, repos));
-        });
-        (cache, handle)
+        })
     }
 }

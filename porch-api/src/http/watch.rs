@@ -100,6 +100,21 @@ fn bookmark(rv: u64, initial_end: bool) -> Bytes {
     Bytes::from(event_line(EventType::Bookmark, &obj))
 }
 
+/// Whether the watch starts with every match as ADDED. Upstream always replays (it ignores the
+/// request's resourceVersion). We replay too, except when the client asks for
+/// `sendInitialEvents=false`, or resumes from exactly the current list resourceVersion (the
+/// `kubectl get -w` list-then-watch case), where a replay would only repeat what it has.
+fn send_initial_events(params: &Params, current_rv: u64) -> bool {
+    match params.get("sendInitialEvents").map(String::as_str) {
+        Some("true") => true,
+        Some("false") => false,
+        _ => params
+            .get("resourceVersion")
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_none_or(|v| v == 0 || v != current_rv),
+    }
+}
+
 /// Starts a watch response.
 pub fn watch(
     state: Shared,
@@ -110,14 +125,12 @@ pub fn watch(
 ) -> ApiResult<Response> {
     let rep = respond::object_representation(headers)?;
     let bookmarks = flag(&params, "allowWatchBookmarks");
-    // Upstream always replays the current state; only an explicit `sendInitialEvents=false`
-    // skips it.
-    let initial = params.get("sendInitialEvents").is_none_or(|v| v != "false");
+    let (snapshot, rv, rx) = state.cache.snapshot_and_subscribe(&namespace);
+    let initial = send_initial_events(&params, rv);
     let timeout = params
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs);
-    let (snapshot, rv, rx) = state.cache.snapshot_and_subscribe(&namespace);
     let mut filter = WatchFilter {
         namespace,
         selectors,

@@ -1,0 +1,513 @@
+//! [`GitBackend`]: the [`RepositoryBackend`] over `porch-git`. One opened [`GitRepository`]
+//! per (namespace, Repository name), its bare cache under `<cache_dir>/<namespace>/<name>-<hash>`.
+//! A Repository whose spec or credentials changed is reopened.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use porch_git::{Author, Credentials, GitError, GitRepository, NewDraft, RepoConfig, refs};
+use sha2::Digest as _;
+
+use super::record::{self, KptfileFacts, kptfile_facts, record_of};
+use super::upstream;
+use crate::backend::{BackendError, CommitTask, DraftCommit, RepositoryBackend};
+use crate::content_cache::PackageFiles;
+use crate::model::{GitLock, GitPackage, Lifecycle, RepositoryInfo, Task};
+use crate::record::RevisionRecord;
+
+/// What the backend needs from a Repository's `spec.git`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GitRepoSpec {
+    pub url: String,
+    pub branch: String,
+    pub directory: String,
+    pub create_branch: bool,
+    pub author: String,
+    pub email: String,
+    /// `spec.git.secretRef.name`, resolved in the Repository's namespace.
+    pub secret_ref: Option<String>,
+}
+
+/// Where Repository git specs come from (the API server, or a fixed table).
+pub trait RepositorySpecs: Send + Sync {
+    fn git_spec(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<GitRepoSpec, BackendError>> + Send;
+}
+
+/// Where repository credentials come from. Implementations never log secret values.
+pub trait CredentialSource: Send + Sync {
+    /// The credentials in Secret `secret` of `namespace`.
+    fn credentials(
+        &self,
+        namespace: &str,
+        secret: &str,
+    ) -> impl Future<Output = Result<Credentials, BackendError>> + Send;
+}
+
+/// A fixed table of Repository specs (embedded use and tests).
+#[derive(Debug, Default)]
+pub struct StaticRepositories {
+    specs: Mutex<HashMap<(String, String), GitRepoSpec>>,
+}
+
+impl StaticRepositories {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&self, namespace: &str, name: &str, spec: GitRepoSpec) {
+        lock(&self.specs).insert((namespace.to_owned(), name.to_owned()), spec);
+    }
+}
+
+impl RepositorySpecs for StaticRepositories {
+    async fn git_spec(&self, namespace: &str, name: &str) -> Result<GitRepoSpec, BackendError> {
+        lock(&self.specs)
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+            .ok_or_else(|| BackendError::NotFound(format!("repository {namespace}/{name} not found")))
+    }
+}
+
+/// A fixed table of Secrets (embedded use and tests).
+#[derive(Default)]
+pub struct StaticCredentials {
+    secrets: Mutex<HashMap<(String, String), Credentials>>,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticCredentials { .. }")
+    }
+}
+
+impl StaticCredentials {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&self, namespace: &str, secret: &str, credentials: Credentials) {
+        lock(&self.secrets).insert((namespace.to_owned(), secret.to_owned()), credentials);
+    }
+}
+
+impl CredentialSource for StaticCredentials {
+    async fn credentials(&self, namespace: &str, secret: &str) -> Result<Credentials, BackendError> {
+        lock(&self.secrets)
+            .get(&(namespace.to_owned(), secret.to_owned()))
+            .cloned()
+            .ok_or_else(|| BackendError::NotFound(format!("secret {namespace}/{secret} not found")))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Maps a git failure to the engine's kinds: a moved ref is `Stale` (409), a missing ref
+/// `NotFound`, refused credentials `Forbidden`; the rest keeps git's message.
+pub fn map_git_error(err: GitError) -> BackendError {
+    match err {
+        GitError::Conflict { .. } => BackendError::Stale(err.to_string()),
+        GitError::NotFound { .. } => BackendError::NotFound(err.to_string()),
+        GitError::Auth { .. } => BackendError::Forbidden(err.to_string()),
+        GitError::Unreachable { .. } | GitError::Invalid { .. } | GitError::Other { .. } => {
+            BackendError::Other(err.to_string())
+        }
+    }
+}
+
+struct Opened {
+    config: RepoConfig,
+    repo: Arc<GitRepository>,
+}
+
+/// Per-commit facts that need a history walk or a Kptfile read (immutable per commit).
+#[derive(Clone)]
+struct Derived {
+    task: Option<Task>,
+    facts: KptfileFacts,
+    published_by: Option<String>,
+    published_at: Option<i64>,
+}
+
+/// The git [`RepositoryBackend`].
+pub struct GitBackend<S, C> {
+    specs: S,
+    credentials: C,
+    cache_dir: PathBuf,
+    repos: tokio::sync::Mutex<HashMap<(String, String), Opened>>,
+    derived: Mutex<HashMap<(String, String, i64, String), Derived>>,
+}
+
+impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
+    pub fn new(specs: S, credentials: C, cache_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            specs,
+            credentials,
+            cache_dir: cache_dir.into(),
+            repos: tokio::sync::Mutex::new(HashMap::new()),
+            derived: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn specs(&self) -> &S {
+        &self.specs
+    }
+
+    pub fn credential_source(&self) -> &C {
+        &self.credentials
+    }
+
+    async fn config(&self, namespace: &str, spec: &GitRepoSpec) -> Result<RepoConfig, BackendError> {
+        let credentials = match spec.secret_ref.as_deref().filter(|s| !s.is_empty()) {
+            Some(secret) => Some(self.credentials.credentials(namespace, secret).await?),
+            None => None,
+        };
+        Ok(RepoConfig {
+            url: spec.url.clone(),
+            branch: if spec.branch.is_empty() {
+                "main".to_owned()
+            } else {
+                spec.branch.clone()
+            },
+            directory: spec.directory.clone(),
+            create_branch: spec.create_branch,
+            author: Some(spec.author.clone()).filter(|s| !s.is_empty()),
+            email: Some(spec.email.clone()).filter(|s| !s.is_empty()),
+            credentials,
+        })
+    }
+
+    /// The opened repository of `info` (opening or reopening it when its spec changed).
+    pub async fn repository(&self, info: &RepositoryInfo) -> Result<Arc<GitRepository>, BackendError> {
+        let spec = self.specs.git_spec(&info.namespace, &info.name).await?;
+        let config = self.config(&info.namespace, &spec).await?;
+        let key = (info.namespace.clone(), info.name.clone());
+        let mut repos = self.repos.lock().await;
+        if let Some(o) = repos.get(&key)
+            && o.config == config
+        {
+            return Ok(o.repo.clone());
+        }
+        let digest = hex::encode(sha2::Sha256::digest(
+            format!("{}\n{}\n{}", config.url, config.branch, config.directory).as_bytes(),
+        ));
+        let dir = self
+            .cache_dir
+            .join(&info.namespace)
+            .join(format!("{}-{}", info.name, &digest[..12]));
+        let repo = Arc::new(
+            GitRepository::open(config.clone(), dir)
+                .await
+                .map_err(map_git_error)?,
+        );
+        repos.insert(key, Opened { config, repo: repo.clone() });
+        Ok(repo)
+    }
+
+    async fn derive(
+        &self,
+        repo: &GitRepository,
+        rev: &porch_git::PackageRevision,
+    ) -> Result<Derived, BackendError> {
+        let key = (
+            rev.commit.clone(),
+            rev.full_path.clone(),
+            rev.key.revision,
+            rev.key.workspace.clone(),
+        );
+        if let Some(d) = lock(&self.derived).get(&key) {
+            let mut d = d.clone();
+            if rev.key.revision != crate::record::PLACEHOLDER_REVISION {
+                d.published_by.clone_from(&rev.published_by);
+                d.published_at = rev.published_at;
+            }
+            return Ok(d);
+        }
+        let details = repo.revision_details(rev).await.map_err(map_git_error)?;
+        let files = repo.read_files(rev).await.map_err(map_git_error)?;
+        let d = Derived {
+            task: record::creation_task(&details.tasks),
+            facts: kptfile_facts(&files),
+            published_by: details.published_by,
+            published_at: details.published_at,
+        };
+        lock(&self.derived).insert(key, d.clone());
+        Ok(d)
+    }
+
+    fn to_record(
+        &self,
+        info: &RepositoryInfo,
+        repo: &GitRepository,
+        rev: &porch_git::PackageRevision,
+        d: Derived,
+    ) -> RevisionRecord {
+        record_of(
+            &info.name,
+            repo.url(),
+            rev,
+            d.task,
+            d.facts,
+            d.published_by,
+            d.published_at,
+        )
+    }
+
+    /// The git view of an engine record (refs from the layout; the lease is `rev.commit`).
+    fn git_rev(&self, repo: &GitRepository, rev: &RevisionRecord) -> porch_git::PackageRevision {
+        let directory = repo.config().normalized_directory();
+        let full_path = refs::full_path(&directory, &rev.package_name);
+        porch_git::PackageRevision {
+            key: porch_git::PackageRevisionKey {
+                package: rev.package_name.clone(),
+                workspace: rev.workspace_name.clone(),
+                revision: rev.revision,
+            },
+            lifecycle: record::lifecycle_to_git(rev.lifecycle),
+            commit: rev.commit.clone(),
+            git_ref: record::git_ref_of(rev, &full_path, &repo.config().branch),
+            full_path,
+            published_by: rev.published_by.clone(),
+            published_at: None,
+        }
+    }
+
+    /// The record after a commit whose files (and so Kptfile facts) are known.
+    fn committed(
+        &self,
+        info: &RepositoryInfo,
+        repo: &GitRepository,
+        rev: &porch_git::PackageRevision,
+        task: Option<Task>,
+        files: &PackageFiles,
+    ) -> RevisionRecord {
+        let d = Derived {
+            task,
+            facts: kptfile_facts(files),
+            published_by: None,
+            published_at: None,
+        };
+        self.to_record(info, repo, rev, d)
+    }
+
+    /// Checks the cached ref still points at `rev.commit` (after a refresh).
+    async fn current(
+        &self,
+        repo: &GitRepository,
+        rev: &RevisionRecord,
+    ) -> Result<porch_git::PackageRevision, BackendError> {
+        repo.refresh().await.map_err(map_git_error)?;
+        let listed = repo.list().await.map_err(map_git_error)?;
+        let found = listed
+            .into_iter()
+            .find(|g| {
+                g.key.package == rev.package_name
+                    && g.key.workspace == rev.workspace_name
+                    && g.key.revision == rev.revision
+                    && g.lifecycle.is_published() == rev.lifecycle.is_published()
+            })
+            .ok_or_else(|| BackendError::NotFound(format!("package revision {} not found", rev.name())))?;
+        if found.commit != rev.commit {
+            return Err(BackendError::Stale(format!(
+                "{} moved from {} to {}",
+                found.git_ref, rev.commit, found.commit
+            )));
+        }
+        Ok(found)
+    }
+}
+
+fn task_json(task: &CommitTask) -> Option<serde_json::Value> {
+    match task {
+        CommitTask::Creation(t) => record::task_json(t),
+        CommitTask::Render => Some(serde_json::json!({"type": "render"})),
+    }
+}
+
+fn author(user: Option<&str>) -> Option<Author> {
+    user.filter(|u| !u.is_empty()).map(Author::user)
+}
+
+impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S, C> {
+    async fn list_revisions(&self, info: &RepositoryInfo) -> Result<Vec<RevisionRecord>, BackendError> {
+        let repo = self.repository(info).await?;
+        repo.refresh().await.map_err(map_git_error)?;
+        let listed = repo.list().await.map_err(map_git_error)?;
+        let mut out = Vec::with_capacity(listed.len());
+        for rev in &listed {
+            let d = self.derive(&repo, rev).await?;
+            out.push(self.to_record(info, &repo, rev, d));
+        }
+        Ok(out)
+    }
+
+    async fn read_files(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<PackageFiles, BackendError> {
+        let repo = self.repository(info).await?;
+        let g = self.git_rev(&repo, rev);
+        repo.read_files(&g).await.map_err(map_git_error)
+    }
+
+    async fn create_draft(
+        &self,
+        info: &RepositoryInfo,
+        package_name: &str,
+        workspace: &str,
+        commit: DraftCommit,
+    ) -> Result<RevisionRecord, BackendError> {
+        let repo = self.repository(info).await?;
+        let task = match &commit.task {
+            CommitTask::Creation(t) => Some((**t).clone()),
+            CommitTask::Render => None,
+        };
+        let g = repo
+            .create_draft(NewDraft {
+                package: package_name.to_owned(),
+                workspace: workspace.to_owned(),
+                files: commit.files.clone(),
+                task: task_json(&commit.task),
+                user: author(commit.author.as_deref()),
+            })
+            .await
+            .map_err(map_git_error)?;
+        Ok(self.committed(info, &repo, &g, task, &commit.files))
+    }
+
+    async fn update_draft(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+        commit: DraftCommit,
+    ) -> Result<RevisionRecord, BackendError> {
+        let repo = self.repository(info).await?;
+        let g = self.git_rev(&repo, rev);
+        let user = author(commit.author.as_deref());
+        let out = repo
+            .update_draft(&g, commit.files.clone(), task_json(&commit.task), user.as_ref())
+            .await
+            .map_err(map_git_error)?;
+        Ok(self.committed(info, &repo, &out, rev.task.clone(), &commit.files))
+    }
+
+    async fn propose(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<RevisionRecord, BackendError> {
+        let repo = self.repository(info).await?;
+        let out = repo.propose(&self.git_rev(&repo, rev)).await.map_err(map_git_error)?;
+        Ok(moved(rev, &out))
+    }
+
+    async fn reject(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<RevisionRecord, BackendError> {
+        let repo = self.repository(info).await?;
+        let out = repo.reject(&self.git_rev(&repo, rev)).await.map_err(map_git_error)?;
+        Ok(moved(rev, &out))
+    }
+
+    async fn approve(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+        revision: i64,
+        published_by: Option<&str>,
+    ) -> Result<RevisionRecord, BackendError> {
+        let repo = self.repository(info).await?;
+        let g = self.current(&repo, rev).await?;
+        // porch-git numbers the tag itself (highest tag + 1, never moving a tag). If that is
+        // not the number the engine decided, another writer published first: refuse.
+        let tag = refs::tag_ref(&g.full_path, revision);
+        let taken = repo
+            .list()
+            .await
+            .map_err(map_git_error)?
+            .iter()
+            .any(|r| r.git_ref == tag || (r.full_path == g.full_path && r.key.revision >= revision));
+        if taken {
+            return Err(BackendError::Stale(format!("tag {tag} already exists")));
+        }
+        let out = repo
+            .approve(&g, author(published_by).as_ref())
+            .await
+            .map_err(map_git_error)?;
+        if out.key.revision != revision {
+            tracing::warn!(
+                package = %out.full_path,
+                expected = revision,
+                published = out.key.revision,
+                "published under a different revision number than planned"
+            );
+        }
+        let mut record = record_of(
+            &info.name,
+            repo.url(),
+            &out,
+            rev.task.clone(),
+            KptfileFacts {
+                package_metadata: rev.package_metadata.clone(),
+                readiness_gates: rev.readiness_gates.clone(),
+                conditions: rev.conditions.clone(),
+                upstream_lock: rev.upstream_lock.clone(),
+            },
+            out.published_by.clone(),
+            out.published_at,
+        );
+        record.lifecycle = Lifecycle::Published;
+        Ok(record)
+    }
+
+    async fn propose_delete(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<RevisionRecord, BackendError> {
+        let repo = self.repository(info).await?;
+        let out = repo
+            .propose_delete(&self.git_rev(&repo, rev))
+            .await
+            .map_err(map_git_error)?;
+        Ok(moved(rev, &out))
+    }
+
+    async fn undo_propose_delete(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<RevisionRecord, BackendError> {
+        let repo = self.repository(info).await?;
+        let out = repo
+            .undo_propose_delete(&self.git_rev(&repo, rev))
+            .await
+            .map_err(map_git_error)?;
+        Ok(moved(rev, &out))
+    }
+
+    async fn delete(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<(), BackendError> {
+        let repo = self.repository(info).await?;
+        let g = if rev.lifecycle.is_published() {
+            // Tags and deletionProposed branches carry no lease of their own: check first.
+            self.current(&repo, rev).await?
+        } else {
+            self.git_rev(&repo, rev)
+        };
+        repo.delete(&g, None).await.map_err(map_git_error)
+    }
+
+    async fn fetch_git_upstream(
+        &self,
+        namespace: &str,
+        git: &GitPackage,
+    ) -> Result<(PackageFiles, GitLock), BackendError> {
+        let credentials = match git.secret_ref.as_deref().filter(|s| !s.is_empty()) {
+            Some(secret) => Some(self.credentials.credentials(namespace, secret).await?),
+            None => None,
+        };
+        upstream::fetch(&self.cache_dir.join(".upstream"), git, credentials.as_ref()).await
+    }
+}
+
+/// `rev` moved to another ref (same commit): only the lifecycle and self lock change.
+fn moved(rev: &RevisionRecord, out: &porch_git::PackageRevision) -> RevisionRecord {
+    let mut r = rev.clone();
+    r.lifecycle = record::lifecycle_from_git(out.lifecycle);
+    r.commit.clone_from(&out.commit);
+    if let Some(lock) = r.self_lock.as_mut() {
+        record::short_ref(&out.git_ref).clone_into(&mut lock.git_ref);
+        lock.commit.clone_from(&out.commit);
+    }
+    r
+}

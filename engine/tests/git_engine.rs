@@ -1,0 +1,544 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The engine over real git (porch-git against `git http-backend` on 127.0.0.1 with basic
+//! auth), the kpt library and the fn-runner's native evaluator.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use porch_engine::adapters::git::{StaticCredentials, StaticRepositories};
+use porch_engine::adapters::{GitBackend, GitRepoSpec, KptOps};
+use porch_engine::backend::{
+    BackendError, CommitTask, DraftCommit, MetadataStore, RepositoryBackend,
+};
+use porch_engine::model::{
+    CloneTask, EditTask, GitPackage, InitTask, PackageRevision, RepositoryInfo, RequestUser,
+    StoredMeta, Task, UpstreamPackage,
+};
+use porch_engine::selectors::FieldFilter;
+use porch_engine::{
+    Engine, EngineError, EngineOptions, ResourcesUpdate, Scope, UpdateKind,
+};
+use porch_git::Credentials;
+use porch_git::testserver::{GitServer, RepoOptions, ServerOptions};
+
+const NS: &str = "ns";
+const SECRET: &str = "git-auth";
+
+/// Metadata kept in memory (the kube store is tested against a scripted API server).
+#[derive(Default)]
+struct Meta(Mutex<HashMap<(String, String), StoredMeta>>);
+
+impl MetadataStore for Meta {
+    async fn get(&self, ns: &str, name: &str) -> Result<Option<StoredMeta>, BackendError> {
+        Ok(self.0.lock().unwrap().get(&(ns.into(), name.into())).cloned())
+    }
+    async fn put(&self, ns: &str, name: &str, meta: StoredMeta) -> Result<(), BackendError> {
+        self.0.lock().unwrap().insert((ns.into(), name.into()), meta);
+        Ok(())
+    }
+    async fn delete(&self, ns: &str, name: &str) -> Result<(), BackendError> {
+        self.0.lock().unwrap().remove(&(ns.into(), name.into()));
+        Ok(())
+    }
+}
+
+type TestEngine = Engine<GitBackend<StaticRepositories, StaticCredentials>, Meta, KptOps>;
+
+struct Env {
+    server: GitServer,
+    dir: tempfile::TempDir,
+    scope: Scope,
+    urls: HashMap<String, String>,
+}
+
+fn user() -> RequestUser {
+    RequestUser {
+        name: "alice".into(),
+        groups: vec!["system:authenticated".into()],
+    }
+}
+
+impl Env {
+    async fn start(repos: &[(&str, bool)]) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let server = GitServer::start(
+            dir.path().join("server"),
+            ServerOptions::with_user("porch", "s3cret"),
+        )
+        .await
+        .unwrap();
+        let mut scope = Scope {
+            namespace: NS.into(),
+            repositories: Vec::new(),
+        };
+        let mut urls = HashMap::new();
+        for (name, deployment) in repos {
+            let url = server
+                .create_repo(
+                    name,
+                    RepoOptions {
+                        anonymous_read: false,
+                        initial_readme: true,
+                    },
+                )
+                .await
+                .unwrap();
+            urls.insert((*name).to_owned(), url);
+            scope.repositories.push(RepositoryInfo {
+                namespace: NS.into(),
+                name: (*name).into(),
+                branch: "main".into(),
+                deployment: *deployment,
+                ..RepositoryInfo::default()
+            });
+        }
+        Env {
+            server,
+            dir,
+            scope,
+            urls,
+        }
+    }
+
+    /// An engine with its own cache directory (one per simulated process).
+    fn engine(&self, cache: &str) -> TestEngine {
+        let specs = StaticRepositories::new();
+        for (name, url) in &self.urls {
+            specs.insert(
+                NS,
+                name,
+                GitRepoSpec {
+                    url: url.clone(),
+                    branch: "main".into(),
+                    secret_ref: Some(SECRET.into()),
+                    ..GitRepoSpec::default()
+                },
+            );
+        }
+        let creds = StaticCredentials::new();
+        creds.insert(
+            NS,
+            SECRET,
+            Credentials::Basic {
+                username: "porch".into(),
+                password: "s3cret".into(),
+            },
+        );
+        let evaluator = porch_fn_runner::in_process_evaluator(Default::default());
+        Engine::new(
+            GitBackend::new(specs, creds, self.dir.path().join(cache)),
+            Meta::default(),
+            KptOps::new(evaluator),
+            EngineOptions::default(),
+        )
+    }
+
+    fn repo(&self, name: &str) -> RepositoryInfo {
+        self.scope.repository(name).unwrap().clone()
+    }
+
+    /// `git` against the served bare repository.
+    fn git(&self, repo: &str, args: &[&str]) -> (bool, String) {
+        git_in(&self.server.repo_dir(repo), args)
+    }
+
+    fn rev_parse(&self, repo: &str, r: &str) -> Option<String> {
+        let (ok, out) = self.git(repo, &["rev-parse", "--verify", "-q", r]);
+        ok.then(|| out.trim().to_owned())
+    }
+}
+
+fn git_in(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn init_task(description: &str) -> Task {
+    Task {
+        task_type: "init".into(),
+        init: Some(InitTask {
+            description: description.into(),
+            ..InitTask::default()
+        }),
+        ..Task::default()
+    }
+}
+
+fn new_pr(repo: &str, pkg: &str, ws: &str, tasks: Vec<Task>) -> PackageRevision {
+    let mut p = PackageRevision::default();
+    p.metadata.namespace = NS.into();
+    p.spec.repository = repo.into();
+    p.spec.package_name = pkg.into();
+    p.spec.workspace_name = ws.into();
+    p.spec.lifecycle = "Draft".into();
+    p.spec.tasks = tasks;
+    p
+}
+
+async fn move_to(env: &Env, engine: &TestEngine, name: &str, lifecycle: &str) -> PackageRevision {
+    let mut pr = engine.get(&env.scope, name).await.unwrap();
+    pr.spec.lifecycle = lifecycle.into();
+    let kind = if lifecycle == "Published" {
+        UpdateKind::Approval
+    } else {
+        UpdateKind::Main
+    };
+    engine
+        .update(&env.scope, &user(), name, &pr, kind)
+        .await
+        .unwrap()
+        .object
+}
+
+async fn publish(env: &Env, engine: &TestEngine, name: &str) -> PackageRevision {
+    move_to(env, engine, name, "Proposed").await;
+    move_to(env, engine, name, "Published").await
+}
+
+#[tokio::test]
+async fn init_propose_approve_and_copy_to_v2() {
+    let env = Env::start(&[("repo", false)]).await;
+    let engine = env.engine("cache-a");
+
+    let created = engine
+        .create(&env.scope, &user(), &new_pr("repo", "basens", "v1", vec![init_task("a namespace")]))
+        .await
+        .unwrap();
+    assert_eq!(created.metadata.name, "repo.basens.v1");
+    assert_eq!(created.spec.lifecycle, "Draft");
+    let draft = env.rev_parse("repo", "refs/heads/drafts/basens/v1").expect("draft branch");
+    assert_eq!(created.metadata.resource_version, draft);
+    let (_, msg) = env.git("repo", &["log", "-1", "--format=%B", &draft]);
+    assert!(msg.contains("kpt:"), "{msg}");
+    assert!(msg.contains("\"init\""), "{msg}");
+    let (_, kptfile) = env.git("repo", &["show", &format!("{draft}:basens/Kptfile")]);
+    assert!(kptfile.contains("name: basens"), "{kptfile}");
+    assert!(kptfile.contains("a namespace"), "{kptfile}");
+    // The commit author is the authenticated user.
+    let (_, author) = env.git("repo", &["log", "-1", "--format=%an <%ae>", &draft]);
+    assert_eq!(author.trim(), "alice <alice>");
+
+    let proposed = move_to(&env, &engine, "repo.basens.v1", "Proposed").await;
+    assert_eq!(proposed.spec.lifecycle, "Proposed");
+    assert!(env.rev_parse("repo", "refs/heads/proposed/basens/v1").is_some());
+    assert!(env.rev_parse("repo", "refs/heads/drafts/basens/v1").is_none());
+
+    let published = move_to(&env, &engine, "repo.basens.v1", "Published").await;
+    assert_eq!(published.spec.revision, 1);
+    assert_eq!(published.status.published_by, "alice");
+    assert!(published.is_latest());
+    let tag = env.rev_parse("repo", "refs/tags/basens/v1^{commit}").expect("tag");
+    let main = env.rev_parse("repo", "refs/heads/main").unwrap();
+    assert_eq!(tag, main);
+    assert_eq!(published.metadata.resource_version, tag);
+    let (_, msg) = env.git("repo", &["log", "-1", "--format=%s", &main]);
+    assert_eq!(msg.trim(), "Approving package revision basens/1");
+    assert!(env.rev_parse("repo", "refs/heads/proposed/basens/v1").is_none());
+    let lock = published.status.self_lock.clone().unwrap();
+    assert_eq!(lock.git_ref, "basens/v1");
+    assert_eq!(lock.commit, tag);
+
+    // A second revision copied from v1 (edit task), published as v2.
+    let copy = Task {
+        task_type: "edit".into(),
+        edit: Some(EditTask {
+            source_ref: Some("repo.basens.v1".into()),
+        }),
+        ..Task::default()
+    };
+    engine
+        .create(&env.scope, &user(), &new_pr("repo", "basens", "v2", vec![copy]))
+        .await
+        .unwrap();
+    let v2 = publish(&env, &engine, "repo.basens.v2").await;
+    assert_eq!(v2.spec.revision, 2);
+    assert!(env.rev_parse("repo", "refs/tags/basens/v2").is_some());
+    let all = engine.list(&env.scope, &FieldFilter::default()).await.unwrap();
+    let latest: Vec<_> = all.iter().filter(|p| p.is_latest()).map(|p| p.metadata.name.clone()).collect();
+    assert_eq!(latest, vec!["repo.basens.v2".to_owned()]);
+    // The placeholder revision on main is listed too.
+    assert!(all.iter().any(|p| p.metadata.name == "repo.basens.main" && p.spec.revision == -1));
+    // Tasks come back from the commit annotations.
+    let v1 = engine.get(&env.scope, "repo.basens.v1").await.unwrap();
+    assert_eq!(v1.spec.tasks.first().map(|t| t.task_type.as_str()), Some("init"));
+    env.server.stop().await;
+}
+
+#[tokio::test]
+async fn clone_from_registered_upstream_and_from_git_url() {
+    let env = Env::start(&[("blueprints", false), ("deploy", true)]).await;
+    let engine = env.engine("cache");
+    engine
+        .create(&env.scope, &user(), &new_pr("blueprints", "basens", "v1", vec![init_task("bp")]))
+        .await
+        .unwrap();
+    publish(&env, &engine, "blueprints.basens.v1").await;
+    let tag = env.rev_parse("blueprints", "refs/tags/basens/v1^{commit}").unwrap();
+
+    let clone = |upstream: UpstreamPackage| Task {
+        task_type: "clone".into(),
+        clone: Some(CloneTask { upstream }),
+        ..Task::default()
+    };
+    let from_ref = clone(UpstreamPackage {
+        upstream_ref: Some("blueprints.basens.v1".into()),
+        ..UpstreamPackage::default()
+    });
+    let cloned = engine
+        .create(&env.scope, &user(), &new_pr("deploy", "site1", "ws", vec![from_ref]))
+        .await
+        .unwrap();
+    let lock = cloned.status.upstream_lock.clone().expect("upstream lock");
+    assert_eq!(lock.commit, tag);
+    let (_, files) = env.engine("other").get_resources(&env.scope, "deploy.site1.ws").await.map(|(_, f)| ((), f)).unwrap();
+    let kf = files.get("Kptfile").unwrap();
+    assert!(kf.contains("name: site1"), "{kf}");
+    assert!(kf.contains(&tag), "{kf}");
+    // A deployment repository gets a package context naming the new package.
+    let ctx = files.get("package-context.yaml").expect("package context");
+    assert!(ctx.contains("name: site1"), "{ctx}");
+
+    let from_url = clone(UpstreamPackage {
+        origin_type: "git".into(),
+        git: Some(GitPackage {
+            repo: env.urls["blueprints"].clone(),
+            git_ref: "v1".into(),
+            directory: "basens".into(),
+            secret_ref: Some(SECRET.into()),
+        }),
+        ..UpstreamPackage::default()
+    });
+    let by_url = engine
+        .create(&env.scope, &user(), &new_pr("deploy", "site2", "ws", vec![from_url]))
+        .await
+        .unwrap();
+    let lock = by_url.status.upstream_lock.expect("upstream lock");
+    assert_eq!(lock.commit, tag, "ref v1 in directory basens is the tag basens/v1");
+    assert_eq!(lock.git_ref, "v1");
+    assert_eq!(lock.directory, "basens");
+
+    let missing = clone(UpstreamPackage {
+        origin_type: "git".into(),
+        git: Some(GitPackage {
+            repo: env.urls["blueprints"].clone(),
+            git_ref: "v9".into(),
+            directory: "basens".into(),
+            secret_ref: Some(SECRET.into()),
+        }),
+        ..UpstreamPackage::default()
+    });
+    let err = engine
+        .create(&env.scope, &user(), &new_pr("deploy", "site3", "ws", vec![missing]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("v9"), "{err}");
+    assert!(env.rev_parse("deploy", "refs/heads/drafts/site3/ws").is_none());
+    env.server.stop().await;
+}
+
+const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # keep me\ndata:\n  a: b\n";
+
+fn kptfile_with(image: &str) -> String {
+    format!(
+        "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: app\n  annotations:\n    config.kubernetes.io/local-config: \"true\"\npipeline:\n  mutators:\n  - image: {image}\n    configMap:\n      namespace: team-a\n"
+    )
+}
+
+#[tokio::test]
+async fn resources_update_renders_and_failed_render_is_not_committed() {
+    let env = Env::start(&[("repo", false)]).await;
+    let engine = env.engine("cache");
+    let created = engine
+        .create(&env.scope, &user(), &new_pr("repo", "app", "ws", vec![init_task("app")]))
+        .await
+        .unwrap();
+    let mut files = engine
+        .get_resources(&env.scope, "repo.app.ws")
+        .await
+        .unwrap()
+        .1
+        .as_ref()
+        .clone();
+    files.insert(
+        "Kptfile".into(),
+        kptfile_with("ghcr.io/kptdev/krm-functions-catalog/set-namespace:v0.4.5"),
+    );
+    files.insert("cm.yaml".into(), CONFIGMAP.into());
+    let updated = engine
+        .update_resources(
+            &env.scope,
+            &user(),
+            "repo.app.ws",
+            &ResourcesUpdate {
+                resource_version: created.metadata.resource_version.clone(),
+                resources: files.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let head = env.rev_parse("repo", "refs/heads/drafts/app/ws").unwrap();
+    assert_eq!(updated.package_revision.metadata.resource_version, head);
+    let (_, cm) = env.git("repo", &["show", &format!("{head}:app/cm.yaml")]);
+    assert!(cm.contains("namespace: team-a"), "{cm}");
+    assert!(cm.contains("# keep me"), "{cm}");
+    let (_, kf) = env.git("repo", &["show", &format!("{head}:app/Kptfile")]);
+    assert!(kf.contains("type: Rendered"), "{kf}");
+    let (_, msg) = env.git("repo", &["log", "-1", "--format=%s", &head]);
+    assert_eq!(msg.trim(), "Rendering package");
+    assert!(
+        updated
+            .package_revision
+            .status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.condition_type == "Rendered" && c.status == "True"),
+        "{:?}",
+        updated.package_revision.status.conditions
+    );
+
+    // A function that cannot run: nothing is committed.
+    files.insert("Kptfile".into(), kptfile_with("example.com/no/such-fn:v1"));
+    let err = engine
+        .update_resources(
+            &env.scope,
+            &user(),
+            "repo.app.ws",
+            &ResourcesUpdate {
+                resource_version: head.clone(),
+                resources: files,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not pushed"), "{err}");
+    assert_eq!(env.rev_parse("repo", "refs/heads/drafts/app/ws").unwrap(), head);
+    env.server.stop().await;
+}
+
+#[tokio::test]
+async fn delete_draft_and_published_revisions() {
+    let env = Env::start(&[("repo", false)]).await;
+    let engine = env.engine("cache");
+    engine
+        .create(&env.scope, &user(), &new_pr("repo", "gone", "ws", vec![init_task("d")]))
+        .await
+        .unwrap();
+    let out = engine.delete(&env.scope, "repo.gone.ws").await.unwrap();
+    assert!(!out.terminating);
+    assert!(env.rev_parse("repo", "refs/heads/drafts/gone/ws").is_none());
+
+    engine
+        .create(&env.scope, &user(), &new_pr("repo", "pub", "v1", vec![init_task("p")]))
+        .await
+        .unwrap();
+    publish(&env, &engine, "repo.pub.v1").await;
+    let err = engine.delete(&env.scope, "repo.pub.v1").await.unwrap_err();
+    assert!(matches!(err, EngineError::Forbidden { .. } | EngineError::BadRequest(_) | EngineError::Invalid { .. }), "{err:?}");
+    assert!(env.rev_parse("repo", "refs/tags/pub/v1").is_some());
+
+    let proposed = move_to(&env, &engine, "repo.pub.v1", "DeletionProposed").await;
+    assert_eq!(proposed.spec.lifecycle, "DeletionProposed");
+    assert!(env.rev_parse("repo", "refs/heads/deletionProposed/pub/v1").is_some());
+    engine.delete(&env.scope, "repo.pub.v1").await.unwrap();
+    assert!(env.rev_parse("repo", "refs/tags/pub/v1").is_none());
+    assert!(env.rev_parse("repo", "refs/heads/deletionProposed/pub/v1").is_none());
+    // The package stays on main.
+    let main = env.rev_parse("repo", "refs/heads/main").unwrap();
+    assert!(env.git("repo", &["cat-file", "-e", &format!("{main}:pub/Kptfile")]).0);
+    env.server.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_writers_in_two_engines_never_lose_a_commit() {
+    let env = Env::start(&[("repo", false)]).await;
+    let a = env.engine("cache-a");
+    let b = env.engine("cache-b");
+    let created = a
+        .create(&env.scope, &user(), &new_pr("repo", "shared", "ws", vec![init_task("s")]))
+        .await
+        .unwrap();
+    let seen_by_b = b.get(&env.scope, "repo.shared.ws").await.unwrap();
+    assert_eq!(seen_by_b.metadata.resource_version, created.metadata.resource_version);
+    let record_b = b
+        .backend()
+        .list_revisions(&env.repo("repo"))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name() == "repo.shared.ws")
+        .unwrap();
+
+    let mut files = a.get_resources(&env.scope, "repo.shared.ws").await.unwrap().1.as_ref().clone();
+    files.insert("a.yaml".into(), CONFIGMAP.into());
+    let by_a = a
+        .update_resources(
+            &env.scope,
+            &user(),
+            "repo.shared.ws",
+            &ResourcesUpdate {
+                resource_version: created.metadata.resource_version.clone(),
+                resources: files.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let head = by_a.package_revision.metadata.resource_version.clone();
+
+    // B writes from the version it read: 409 from the engine...
+    files.insert("b.yaml".into(), CONFIGMAP.into());
+    let err = b
+        .update_resources(
+            &env.scope,
+            &user(),
+            "repo.shared.ws",
+            &ResourcesUpdate {
+                resource_version: created.metadata.resource_version.clone(),
+                resources: files.clone(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Operation cannot be fulfilled on packagerevisionresources.porch.kpt.dev \"repo.shared.ws\": the object has been modified; please apply your changes to the latest version and try again"
+    );
+    // ...and Stale from git itself when the backend is handed the old commit.
+    let stale = b
+        .backend()
+        .update_draft(
+            &env.repo("repo"),
+            &record_b,
+            DraftCommit {
+                files,
+                task: CommitTask::Render,
+                author: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, BackendError::Stale(_)), "{stale:?}");
+    assert_eq!(env.rev_parse("repo", "refs/heads/drafts/shared/ws").unwrap(), head);
+    let (_, tree) = env.git("repo", &["ls-tree", "--name-only", &format!("{head}:shared")]);
+    assert!(tree.contains("a.yaml") && !tree.contains("b.yaml"), "{tree}");
+
+    // A lifecycle change from B's stale view is refused too.
+    let mut stale_pr = seen_by_b;
+    stale_pr.spec.lifecycle = "Proposed".into();
+    let err = b
+        .update(&env.scope, &user(), "repo.shared.ws", &stale_pr, UpdateKind::Main)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Conflict { .. }), "{err:?}");
+    assert!(env.rev_parse("repo", "refs/heads/drafts/shared/ws").is_some());
+    env.server.stop().await;
+}

@@ -1,0 +1,364 @@
+//! [`RepositorySource`] over the git adapter (`porch-git`): one opened
+//! [`porch_git::GitRepository`] (a bare cache) per Repository.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use porch_crds::config::v1alpha1::Repository;
+use porch_crds::porch::v1alpha1::{
+    Condition, ConditionStatus, GitLock, Locator, PackageMetadata, PackageRevisionLifecycle,
+    ReadinessGate, Task,
+};
+use porch_git::{GitError, GitRepository, Lifecycle, PackageRevision, RepoConfig};
+use tokio::sync::Mutex;
+
+use crate::redact::redact_url;
+use crate::source::{
+    Credentials, DiscoveredRevision, FetchedRepository, RepositorySource, SourceError,
+};
+
+/// What an opened repository was opened with; a change reopens it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OpenKey {
+    url: String,
+    branch: String,
+    directory: String,
+    create_branch: bool,
+    author: Option<String>,
+    email: Option<String>,
+    credentials: Option<porch_git::Credentials>,
+}
+
+/// The git [`RepositorySource`]: bare caches under `cache_dir/<namespace>/<name>`.
+#[derive(Debug)]
+pub struct GitRepositorySource {
+    cache_dir: PathBuf,
+    /// `namespace/name` -> the opened repository. One async lock per entry so that
+    /// different repositories are fetched concurrently.
+    repos: Mutex<HashMap<String, Arc<Mutex<Option<Opened>>>>>,
+}
+
+#[derive(Debug)]
+struct Opened {
+    key: OpenKey,
+    repo: Arc<GitRepository>,
+}
+
+impl GitRepositorySource {
+    /// A source keeping its bare caches under `cache_dir`.
+    pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
+        GitRepositorySource {
+            cache_dir: cache_dir.into(),
+            repos: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cache directory of one Repository.
+    pub fn repo_cache_dir(&self, repo: &Repository) -> PathBuf {
+        let (ns, name) = ns_name(repo);
+        self.cache_dir.join(safe_segment(&ns)).join(safe_segment(&name))
+    }
+
+    async fn slot(&self, repo: &Repository) -> Arc<Mutex<Option<Opened>>> {
+        let (ns, name) = ns_name(repo);
+        let mut map = self.repos.lock().await;
+        map.entry(format!("{ns}/{name}")).or_default().clone()
+    }
+
+    /// The opened repository for `repo`, opening (or reopening) it when its config changed.
+    /// Returns whether it was opened just now (and so is freshly fetched).
+    async fn open(
+        &self,
+        repo: &Repository,
+        credentials: Option<&Credentials>,
+    ) -> Result<(Arc<GitRepository>, bool), SourceError> {
+        let config = repo_config(repo, credentials)?;
+        let key = OpenKey {
+            url: config.url.clone(),
+            branch: config.branch.clone(),
+            directory: config.normalized_directory(),
+            create_branch: config.create_branch,
+            author: config.author.clone(),
+            email: config.email.clone(),
+            credentials: config.credentials.clone(),
+        };
+        let slot = self.slot(repo).await;
+        let mut guard = slot.lock().await;
+        if let Some(opened) = guard.as_ref()
+            && opened.key == key
+        {
+            return Ok((opened.repo.clone(), false));
+        }
+        let dir = self.repo_cache_dir(repo);
+        if let Some(old) = guard.take()
+            && (old.key.url != key.url
+                || old.key.branch != key.branch
+                || old.key.directory != key.directory)
+        {
+            // A different remote or layout: start from an empty cache.
+            drop(old);
+            remove_dir(&dir).await;
+        }
+        let opened = GitRepository::open(config, &dir)
+            .await
+            .map_err(map_error)?;
+        let opened = Arc::new(opened);
+        *guard = Some(Opened {
+            key,
+            repo: opened.clone(),
+        });
+        Ok((opened, true))
+    }
+}
+
+impl RepositorySource for GitRepositorySource {
+    fn fetch<'a>(
+        &'a self,
+        repo: &'a Repository,
+        credentials: Option<&'a Credentials>,
+    ) -> BoxFuture<'a, Result<FetchedRepository, SourceError>> {
+        async move {
+            let (git, _) = self.open(repo, credentials).await?;
+            let outcome = git.refresh().await.map_err(map_error)?;
+            let listed = git.list().await.map_err(map_error)?;
+            let mut revisions = Vec::with_capacity(listed.len());
+            for rev in &listed {
+                revisions.push(discover(&git, rev).await?);
+            }
+            Ok(FetchedRepository {
+                head_commit: outcome.branch_head.unwrap_or_default(),
+                revisions,
+                version: Some(outcome.version),
+            })
+        }
+        .boxed()
+    }
+
+    fn check<'a>(
+        &'a self,
+        repo: &'a Repository,
+        credentials: Option<&'a Credentials>,
+    ) -> BoxFuture<'a, Result<Option<String>, SourceError>> {
+        async move {
+            // An incremental fetch: cheap when nothing changed, and it leaves the cache
+            // ready for the full sync the changed version triggers.
+            let (git, _) = self.open(repo, credentials).await?;
+            let outcome = git.refresh().await.map_err(map_error)?;
+            Ok(Some(outcome.version))
+        }
+        .boxed()
+    }
+
+    fn release<'a>(&'a self, repo: &'a Repository) -> BoxFuture<'a, ()> {
+        async move {
+            let (ns, name) = ns_name(repo);
+            let slot = self.repos.lock().await.remove(&format!("{ns}/{name}"));
+            if let Some(slot) = slot {
+                // Wait for any fetch in flight before deleting its cache.
+                slot.lock().await.take();
+            }
+            remove_dir(&self.repo_cache_dir(repo)).await;
+        }
+        .boxed()
+    }
+}
+
+fn ns_name(repo: &Repository) -> (String, String) {
+    (
+        repo.metadata.namespace.clone().unwrap_or_default(),
+        repo.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+/// Kubernetes names cannot hold `/` or `..`, but never let one escape the cache dir.
+fn safe_segment(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+        .collect();
+    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+        format!("_{cleaned}")
+    } else {
+        cleaned
+    }
+}
+
+async fn remove_dir(dir: &Path) {
+    match tokio::fs::remove_dir_all(dir).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "cannot remove git cache"),
+    }
+}
+
+/// Maps the Repository CR and its resolved credentials to the adapter's config.
+pub fn repo_config(
+    repo: &Repository,
+    credentials: Option<&Credentials>,
+) -> Result<RepoConfig, SourceError> {
+    let Some(spec) = repo.spec.git.as_ref() else {
+        return Err(SourceError::Other(
+            "repository has no spec.git: only git repositories are supported".to_string(),
+        ));
+    };
+    let mut config = RepoConfig::new(spec.repo.clone());
+    if !spec.branch.is_empty() {
+        config.branch = spec.branch.clone();
+    }
+    config.directory = spec.directory.clone();
+    config.create_branch = spec.create_branch;
+    config.author = Some(spec.author.clone()).filter(|s| !s.is_empty());
+    config.email = Some(spec.email.clone()).filter(|s| !s.is_empty());
+    config.credentials = credentials.map(|c| match c {
+        Credentials::Basic { username, password } => porch_git::Credentials::Basic {
+            username: username.clone(),
+            password: password.clone(),
+        },
+        Credentials::BearerToken(token) => porch_git::Credentials::Bearer {
+            token: token.clone(),
+        },
+    });
+    Ok(config)
+}
+
+/// Maps an adapter error to the controller's categories; the message names the URL
+/// without credentials.
+pub fn map_error(err: GitError) -> SourceError {
+    let message = crate::redact::redact_urls_in(&err.to_string());
+    match err {
+        GitError::Unreachable { .. } => SourceError::Unreachable(message),
+        GitError::Auth { .. } => SourceError::Auth(message),
+        GitError::NotFound { .. } => SourceError::NotFound(message),
+        _ => SourceError::Other(message),
+    }
+}
+
+/// Builds everything the CR cache serves for one revision.
+async fn discover(
+    git: &GitRepository,
+    rev: &PackageRevision,
+) -> Result<DiscoveredRevision, SourceError> {
+    let details = git.revision_details(rev).await.map_err(map_error)?;
+    let files = git.read_files(rev).await.map_err(map_error)?;
+    let mut out = DiscoveredRevision {
+        package_path: rev.key.package.clone(),
+        workspace_name: rev.key.workspace.clone(),
+        revision: rev.key.revision,
+        lifecycle: lifecycle(rev.lifecycle),
+        commit: rev.commit.clone(),
+        tasks: decode_tasks(&details.tasks),
+        self_lock: Some(self_lock(git.url(), rev)),
+        ..Default::default()
+    };
+    if rev.lifecycle.is_published() {
+        out.published_by = details.published_by.unwrap_or_default();
+        out.publish_timestamp = details
+            .published_at
+            .and_then(|s| Timestamp::from_second(s).ok());
+    }
+    if let Some(text) = files.get("Kptfile") {
+        apply_kptfile(&mut out, text, git.url());
+    }
+    Ok(out)
+}
+
+fn lifecycle(l: Lifecycle) -> PackageRevisionLifecycle {
+    match l {
+        Lifecycle::Draft => PackageRevisionLifecycle::Draft,
+        Lifecycle::Proposed => PackageRevisionLifecycle::Proposed,
+        Lifecycle::Published => PackageRevisionLifecycle::Published,
+        Lifecycle::DeletionProposed => PackageRevisionLifecycle::DeletionProposed,
+    }
+}
+
+/// Decodes the creation task; a task that does not decode is dropped (with a log), an
+/// unknown type decodes as `TaskType::Other`.
+pub fn decode_tasks(tasks: &[serde_json::Value]) -> Vec<Task> {
+    tasks
+        .iter()
+        .filter_map(|t| match serde_json::from_value::<Task>(t.clone()) {
+            Ok(task) => Some(task),
+            Err(e) => {
+                tracing::debug!(error = %e, "ignoring an undecodable task annotation");
+                None
+            }
+        })
+        .collect()
+}
+
+/// `refs/tags/basens/v1` -> `basens/v1`, `refs/heads/main` -> `main`.
+pub fn short_ref(full: &str) -> &str {
+    full.strip_prefix("refs/heads/")
+        .or_else(|| full.strip_prefix("refs/tags/"))
+        .or_else(|| full.strip_prefix("refs/"))
+        .unwrap_or(full)
+}
+
+/// `{type: git, git: {repo, directory, ref, commit}}`. The directory is the package's path
+/// in the repository tree (upstream uses the full path, equal to the package name when
+/// the Repository's directory is the root).
+pub fn self_lock(url: &str, rev: &PackageRevision) -> Locator {
+    Locator {
+        type_: "git".to_string(),
+        git: Some(GitLock {
+            repo: redact_url(url),
+            directory: rev.full_path.clone(),
+            ref_: short_ref(&rev.git_ref).to_string(),
+            commit: rev.commit.clone(),
+        }),
+    }
+}
+
+/// Copies upstream lock, package metadata, readiness gates and conditions from the
+/// Kptfile. A Kptfile that does not parse leaves them empty (the package still lists).
+fn apply_kptfile(out: &mut DiscoveredRevision, text: &str, url: &str) {
+    let kptfile = match kpt::Kptfile::parse("Kptfile", text) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::debug!(url = %redact_url(url), package = %out.package_path, error = %e,
+                "cannot parse Kptfile");
+            return;
+        }
+    };
+    out.upstream_lock = kptfile.upstream_lock.as_ref().map(|l| Locator {
+        type_: l.origin_type.clone(),
+        git: l.git.as_ref().map(|g| GitLock {
+            repo: g.repo.clone(),
+            directory: g.directory.clone(),
+            ref_: g.r#ref.clone(),
+            commit: g.commit.clone(),
+        }),
+    });
+    let meta = &kptfile.metadata;
+    if !meta.labels.is_empty() || !meta.annotations.is_empty() {
+        out.package_metadata = Some(PackageMetadata {
+            labels: Some(meta.labels.clone()).filter(|m| !m.is_empty()),
+            annotations: Some(meta.annotations.clone()).filter(|m| !m.is_empty()),
+        });
+    }
+    if let Some(info) = &kptfile.info {
+        out.readiness_gates = info
+            .readiness_gates
+            .iter()
+            .map(|g| ReadinessGate {
+                condition_type: g.condition_type.clone(),
+            })
+            .collect();
+    }
+    if let Some(status) = &kptfile.status {
+        out.conditions = status
+            .conditions
+            .iter()
+            .map(|c| Condition {
+                type_: c.condition_type.clone(),
+                status: ConditionStatus::from(c.status.as_str()),
+                reason: c.reason.clone(),
+                message: c.message.clone(),
+            })
+            .collect();
+    }
+}
