@@ -62,7 +62,22 @@ pub fn apply_json_patch(doc: &Value, body: &[u8]) -> Result<Value, StatusError> 
     let ops: json_patch::Patch = serde_json::from_slice(body)
         .map_err(|e| StatusError::bad_request(format!("error decoding patch: {e}")))?;
     let mut out = doc.clone();
-    json_patch::patch(&mut out, &ops.0).map_err(|e| {
+    for op in &ops.0 {
+        // kube-apiserver treats `test` of null against a missing path as a match; kube-runtime's
+        // finalizer helper relies on it (`{"op":"test","path":"/metadata/finalizers","value":null}`).
+        if let json_patch::PatchOperation::Test(t) = op
+            && t.value.is_null()
+            && out.pointer(t.path.as_str()).is_none()
+        {
+            continue;
+        }
+        apply_one(&mut out, op)?;
+    }
+    Ok(out)
+}
+
+fn apply_one(out: &mut Value, op: &json_patch::PatchOperation) -> Result<(), StatusError> {
+    json_patch::patch(out, std::slice::from_ref(op)).map_err(|e| {
         // kube-apiserver reports failed `test` ops and bad paths as 422 Invalid via the generic handler;
         // the message format mirrors its wording.
         StatusError {
@@ -71,8 +86,7 @@ pub fn apply_json_patch(doc: &Value, body: &[u8]) -> Result<Value, StatusError> 
             message: format!("the server rejected our request due to an error in our request: {e}"),
             details: None,
         }
-    })?;
-    Ok(out)
+    })
 }
 
 /// Apply an RFC 7386 merge patch body.
@@ -280,6 +294,12 @@ mod tests {
     #[test]
     fn json_patch_test_op_fails_422() {
         let doc = json!({"metadata":{"finalizers":["a"]}});
+        let absent = apply_json_patch(
+            &json!({"metadata": {"name": "x"}}),
+            br#"[{"op":"test","path":"/metadata/finalizers","value":null},{"op":"add","path":"/metadata/finalizers","value":["f"]}]"#,
+        )
+        .unwrap();
+        assert_eq!(absent["metadata"]["finalizers"], json!(["f"]));
         let ok = apply_json_patch(&doc, br#"[{"op":"test","path":"/metadata/finalizers/0","value":"a"},{"op":"remove","path":"/metadata/finalizers/0"}]"#).unwrap();
         assert_eq!(ok, json!({"metadata":{"finalizers":[]}}));
         let err = apply_json_patch(

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use porch_engine::adapters::git::{StaticCredentials, StaticRepositories};
 use porch_engine::adapters::{GitBackend, GitRepoSpec, KptOps};
@@ -16,9 +16,7 @@ use porch_engine::model::{
     StoredMeta, Task, UpstreamPackage,
 };
 use porch_engine::selectors::FieldFilter;
-use porch_engine::{
-    Engine, EngineError, EngineOptions, ResourcesUpdate, Scope, UpdateKind,
-};
+use porch_engine::{Engine, EngineError, EngineOptions, ResourcesUpdate, Scope, UpdateKind};
 use porch_git::Credentials;
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions};
 
@@ -31,10 +29,18 @@ struct Meta(Mutex<HashMap<(String, String), StoredMeta>>);
 
 impl MetadataStore for Meta {
     async fn get(&self, ns: &str, name: &str) -> Result<Option<StoredMeta>, BackendError> {
-        Ok(self.0.lock().unwrap().get(&(ns.into(), name.into())).cloned())
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(&(ns.into(), name.into()))
+            .cloned())
     }
     async fn put(&self, ns: &str, name: &str, meta: StoredMeta) -> Result<(), BackendError> {
-        self.0.lock().unwrap().insert((ns.into(), name.into()), meta);
+        self.0
+            .lock()
+            .unwrap()
+            .insert((ns.into(), name.into()), meta);
         Ok(())
     }
     async fn delete(&self, ns: &str, name: &str) -> Result<(), BackendError> {
@@ -210,12 +216,18 @@ async fn init_propose_approve_and_copy_to_v2() {
     let engine = env.engine("cache-a");
 
     let created = engine
-        .create(&env.scope, &user(), &new_pr("repo", "basens", "v1", vec![init_task("a namespace")]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", "basens", "v1", vec![init_task("a namespace")]),
+        )
         .await
         .unwrap();
     assert_eq!(created.metadata.name, "repo.basens.v1");
     assert_eq!(created.spec.lifecycle, "Draft");
-    let draft = env.rev_parse("repo", "refs/heads/drafts/basens/v1").expect("draft branch");
+    let draft = env
+        .rev_parse("repo", "refs/heads/drafts/basens/v1")
+        .expect("draft branch");
     assert_eq!(created.metadata.resource_version, draft);
     let (_, msg) = env.git("repo", &["log", "-1", "--format=%B", &draft]);
     assert!(msg.contains("kpt:"), "{msg}");
@@ -229,20 +241,31 @@ async fn init_propose_approve_and_copy_to_v2() {
 
     let proposed = move_to(&env, &engine, "repo.basens.v1", "Proposed").await;
     assert_eq!(proposed.spec.lifecycle, "Proposed");
-    assert!(env.rev_parse("repo", "refs/heads/proposed/basens/v1").is_some());
-    assert!(env.rev_parse("repo", "refs/heads/drafts/basens/v1").is_none());
+    assert!(
+        env.rev_parse("repo", "refs/heads/proposed/basens/v1")
+            .is_some()
+    );
+    assert!(
+        env.rev_parse("repo", "refs/heads/drafts/basens/v1")
+            .is_none()
+    );
 
     let published = move_to(&env, &engine, "repo.basens.v1", "Published").await;
     assert_eq!(published.spec.revision, 1);
     assert_eq!(published.status.published_by, "alice");
     assert!(published.is_latest());
-    let tag = env.rev_parse("repo", "refs/tags/basens/v1^{commit}").expect("tag");
+    let tag = env
+        .rev_parse("repo", "refs/tags/basens/v1^{commit}")
+        .expect("tag");
     let main = env.rev_parse("repo", "refs/heads/main").unwrap();
     assert_eq!(tag, main);
     assert_eq!(published.metadata.resource_version, tag);
     let (_, msg) = env.git("repo", &["log", "-1", "--format=%s", &main]);
     assert_eq!(msg.trim(), "Approving package revision basens/1");
-    assert!(env.rev_parse("repo", "refs/heads/proposed/basens/v1").is_none());
+    assert!(
+        env.rev_parse("repo", "refs/heads/proposed/basens/v1")
+            .is_none()
+    );
     let lock = published.status.self_lock.clone().unwrap();
     assert_eq!(lock.git_ref, "basens/v1");
     assert_eq!(lock.commit, tag);
@@ -256,20 +279,37 @@ async fn init_propose_approve_and_copy_to_v2() {
         ..Task::default()
     };
     engine
-        .create(&env.scope, &user(), &new_pr("repo", "basens", "v2", vec![copy]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", "basens", "v2", vec![copy]),
+        )
         .await
         .unwrap();
     let v2 = publish(&env, &engine, "repo.basens.v2").await;
     assert_eq!(v2.spec.revision, 2);
     assert!(env.rev_parse("repo", "refs/tags/basens/v2").is_some());
-    let all = engine.list(&env.scope, &FieldFilter::default()).await.unwrap();
-    let latest: Vec<_> = all.iter().filter(|p| p.is_latest()).map(|p| p.metadata.name.clone()).collect();
+    let all = engine
+        .list(&env.scope, &FieldFilter::default())
+        .await
+        .unwrap();
+    let latest: Vec<_> = all
+        .iter()
+        .filter(|p| p.is_latest())
+        .map(|p| p.metadata.name.clone())
+        .collect();
     assert_eq!(latest, vec!["repo.basens.v2".to_owned()]);
     // The placeholder revision on main is listed too.
-    assert!(all.iter().any(|p| p.metadata.name == "repo.basens.main" && p.spec.revision == -1));
+    assert!(
+        all.iter()
+            .any(|p| p.metadata.name == "repo.basens.main" && p.spec.revision == -1)
+    );
     // Tasks come back from the commit annotations.
     let v1 = engine.get(&env.scope, "repo.basens.v1").await.unwrap();
-    assert_eq!(v1.spec.tasks.first().map(|t| t.task_type.as_str()), Some("init"));
+    assert_eq!(
+        v1.spec.tasks.first().map(|t| t.task_type.as_str()),
+        Some("init")
+    );
     env.server.stop().await;
 }
 
@@ -278,11 +318,17 @@ async fn clone_from_registered_upstream_and_from_git_url() {
     let env = Env::start(&[("blueprints", false), ("deploy", true)]).await;
     let engine = env.engine("cache");
     engine
-        .create(&env.scope, &user(), &new_pr("blueprints", "basens", "v1", vec![init_task("bp")]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("blueprints", "basens", "v1", vec![init_task("bp")]),
+        )
         .await
         .unwrap();
     publish(&env, &engine, "blueprints.basens.v1").await;
-    let tag = env.rev_parse("blueprints", "refs/tags/basens/v1^{commit}").unwrap();
+    let tag = env
+        .rev_parse("blueprints", "refs/tags/basens/v1^{commit}")
+        .unwrap();
 
     let clone = |upstream: UpstreamPackage| Task {
         task_type: "clone".into(),
@@ -294,12 +340,21 @@ async fn clone_from_registered_upstream_and_from_git_url() {
         ..UpstreamPackage::default()
     });
     let cloned = engine
-        .create(&env.scope, &user(), &new_pr("deploy", "site1", "ws", vec![from_ref]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("deploy", "site1", "ws", vec![from_ref]),
+        )
         .await
         .unwrap();
     let lock = cloned.status.upstream_lock.clone().expect("upstream lock");
     assert_eq!(lock.commit, tag);
-    let (_, files) = env.engine("other").get_resources(&env.scope, "deploy.site1.ws").await.map(|(_, f)| ((), f)).unwrap();
+    let (_, files) = env
+        .engine("other")
+        .get_resources(&env.scope, "deploy.site1.ws")
+        .await
+        .map(|(_, f)| ((), f))
+        .unwrap();
     let kf = files.get("Kptfile").unwrap();
     assert!(kf.contains("name: site1"), "{kf}");
     assert!(kf.contains(&tag), "{kf}");
@@ -318,11 +373,18 @@ async fn clone_from_registered_upstream_and_from_git_url() {
         ..UpstreamPackage::default()
     });
     let by_url = engine
-        .create(&env.scope, &user(), &new_pr("deploy", "site2", "ws", vec![from_url]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("deploy", "site2", "ws", vec![from_url]),
+        )
         .await
         .unwrap();
     let lock = by_url.status.upstream_lock.expect("upstream lock");
-    assert_eq!(lock.commit, tag, "ref v1 in directory basens is the tag basens/v1");
+    assert_eq!(
+        lock.commit, tag,
+        "ref v1 in directory basens is the tag basens/v1"
+    );
     assert_eq!(lock.git_ref, "v1");
     assert_eq!(lock.directory, "basens");
 
@@ -337,15 +399,23 @@ async fn clone_from_registered_upstream_and_from_git_url() {
         ..UpstreamPackage::default()
     });
     let err = engine
-        .create(&env.scope, &user(), &new_pr("deploy", "site3", "ws", vec![missing]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("deploy", "site3", "ws", vec![missing]),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("v9"), "{err}");
-    assert!(env.rev_parse("deploy", "refs/heads/drafts/site3/ws").is_none());
+    assert!(
+        env.rev_parse("deploy", "refs/heads/drafts/site3/ws")
+            .is_none()
+    );
     env.server.stop().await;
 }
 
-const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # keep me\ndata:\n  a: b\n";
+const CONFIGMAP: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # keep me\ndata:\n  a: b\n";
 
 fn kptfile_with(image: &str) -> String {
     format!(
@@ -358,7 +428,11 @@ async fn resources_update_renders_and_failed_render_is_not_committed() {
     let env = Env::start(&[("repo", false)]).await;
     let engine = env.engine("cache");
     let created = engine
-        .create(&env.scope, &user(), &new_pr("repo", "app", "ws", vec![init_task("app")]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", "app", "ws", vec![init_task("app")]),
+        )
         .await
         .unwrap();
     let mut files = engine
@@ -420,8 +494,14 @@ async fn resources_update_renders_and_failed_render_is_not_committed() {
         )
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("not pushed"), "{err}");
-    assert_eq!(env.rev_parse("repo", "refs/heads/drafts/app/ws").unwrap(), head);
+    assert!(
+        err.to_string().contains("Package NOT pushed to remote"),
+        "{err}"
+    );
+    assert_eq!(
+        env.rev_parse("repo", "refs/heads/drafts/app/ws").unwrap(),
+        head
+    );
     env.server.stop().await;
 }
 
@@ -430,7 +510,11 @@ async fn delete_draft_and_published_revisions() {
     let env = Env::start(&[("repo", false)]).await;
     let engine = env.engine("cache");
     engine
-        .create(&env.scope, &user(), &new_pr("repo", "gone", "ws", vec![init_task("d")]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", "gone", "ws", vec![init_task("d")]),
+        )
         .await
         .unwrap();
     let out = engine.delete(&env.scope, "repo.gone.ws").await.unwrap();
@@ -438,23 +522,44 @@ async fn delete_draft_and_published_revisions() {
     assert!(env.rev_parse("repo", "refs/heads/drafts/gone/ws").is_none());
 
     engine
-        .create(&env.scope, &user(), &new_pr("repo", "pub", "v1", vec![init_task("p")]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", "pub", "v1", vec![init_task("p")]),
+        )
         .await
         .unwrap();
     publish(&env, &engine, "repo.pub.v1").await;
     let err = engine.delete(&env.scope, "repo.pub.v1").await.unwrap_err();
-    assert!(matches!(err, EngineError::Forbidden { .. } | EngineError::BadRequest(_) | EngineError::Invalid { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            EngineError::Forbidden { .. }
+                | EngineError::BadRequest(_)
+                | EngineError::Invalid { .. }
+        ),
+        "{err:?}"
+    );
     assert!(env.rev_parse("repo", "refs/tags/pub/v1").is_some());
 
     let proposed = move_to(&env, &engine, "repo.pub.v1", "DeletionProposed").await;
     assert_eq!(proposed.spec.lifecycle, "DeletionProposed");
-    assert!(env.rev_parse("repo", "refs/heads/deletionProposed/pub/v1").is_some());
+    assert!(
+        env.rev_parse("repo", "refs/heads/deletionProposed/pub/v1")
+            .is_some()
+    );
     engine.delete(&env.scope, "repo.pub.v1").await.unwrap();
     assert!(env.rev_parse("repo", "refs/tags/pub/v1").is_none());
-    assert!(env.rev_parse("repo", "refs/heads/deletionProposed/pub/v1").is_none());
+    assert!(
+        env.rev_parse("repo", "refs/heads/deletionProposed/pub/v1")
+            .is_none()
+    );
     // The package stays on main.
     let main = env.rev_parse("repo", "refs/heads/main").unwrap();
-    assert!(env.git("repo", &["cat-file", "-e", &format!("{main}:pub/Kptfile")]).0);
+    assert!(
+        env.git("repo", &["cat-file", "-e", &format!("{main}:pub/Kptfile")])
+            .0
+    );
     env.server.stop().await;
 }
 
@@ -464,11 +569,18 @@ async fn concurrent_writers_in_two_engines_never_lose_a_commit() {
     let a = env.engine("cache-a");
     let b = env.engine("cache-b");
     let created = a
-        .create(&env.scope, &user(), &new_pr("repo", "shared", "ws", vec![init_task("s")]))
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", "shared", "ws", vec![init_task("s")]),
+        )
         .await
         .unwrap();
     let seen_by_b = b.get(&env.scope, "repo.shared.ws").await.unwrap();
-    assert_eq!(seen_by_b.metadata.resource_version, created.metadata.resource_version);
+    assert_eq!(
+        seen_by_b.metadata.resource_version,
+        created.metadata.resource_version
+    );
     let record_b = b
         .backend()
         .list_revisions(&env.repo("repo"))
@@ -478,7 +590,13 @@ async fn concurrent_writers_in_two_engines_never_lose_a_commit() {
         .find(|r| r.name() == "repo.shared.ws")
         .unwrap();
 
-    let mut files = a.get_resources(&env.scope, "repo.shared.ws").await.unwrap().1.as_ref().clone();
+    let mut files = a
+        .get_resources(&env.scope, "repo.shared.ws")
+        .await
+        .unwrap()
+        .1
+        .as_ref()
+        .clone();
     files.insert("a.yaml".into(), CONFIGMAP.into());
     let by_a = a
         .update_resources(
@@ -527,18 +645,37 @@ async fn concurrent_writers_in_two_engines_never_lose_a_commit() {
         .await
         .unwrap_err();
     assert!(matches!(stale, BackendError::Stale(_)), "{stale:?}");
-    assert_eq!(env.rev_parse("repo", "refs/heads/drafts/shared/ws").unwrap(), head);
-    let (_, tree) = env.git("repo", &["ls-tree", "--name-only", &format!("{head}:shared")]);
-    assert!(tree.contains("a.yaml") && !tree.contains("b.yaml"), "{tree}");
+    assert_eq!(
+        env.rev_parse("repo", "refs/heads/drafts/shared/ws")
+            .unwrap(),
+        head
+    );
+    let (_, tree) = env.git(
+        "repo",
+        &["ls-tree", "--name-only", &format!("{head}:shared")],
+    );
+    assert!(
+        tree.contains("a.yaml") && !tree.contains("b.yaml"),
+        "{tree}"
+    );
 
     // A lifecycle change from B's stale view is refused too.
     let mut stale_pr = seen_by_b;
     stale_pr.spec.lifecycle = "Proposed".into();
     let err = b
-        .update(&env.scope, &user(), "repo.shared.ws", &stale_pr, UpdateKind::Main)
+        .update(
+            &env.scope,
+            &user(),
+            "repo.shared.ws",
+            &stale_pr,
+            UpdateKind::Main,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::Conflict { .. }), "{err:?}");
-    assert!(env.rev_parse("repo", "refs/heads/drafts/shared/ws").is_some());
+    assert!(
+        env.rev_parse("repo", "refs/heads/drafts/shared/ws")
+            .is_some()
+    );
     env.server.stop().await;
 }

@@ -60,7 +60,9 @@ impl GitRepositorySource {
     /// The cache directory of one Repository.
     pub fn repo_cache_dir(&self, repo: &Repository) -> PathBuf {
         let (ns, name) = ns_name(repo);
-        self.cache_dir.join(safe_segment(&ns)).join(safe_segment(&name))
+        self.cache_dir
+            .join(safe_segment(&ns))
+            .join(safe_segment(&name))
     }
 
     async fn slot(&self, repo: &Repository) -> Arc<Mutex<Option<Opened>>> {
@@ -103,9 +105,7 @@ impl GitRepositorySource {
             drop(old);
             remove_dir(&dir).await;
         }
-        let opened = GitRepository::open(config, &dir)
-            .await
-            .map_err(map_error)?;
+        let opened = GitRepository::open(config, &dir).await.map_err(map_error)?;
         let opened = Arc::new(opened);
         *guard = Some(Opened {
             key,

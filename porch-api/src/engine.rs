@@ -104,3 +104,92 @@ where
         Box::pin(Engine::update_resources(self, scope, user, name, request))
     }
 }
+
+/// An engine installed after the API group is built: the standalone server must mount the group
+/// before it starts, while the engine's PackageRev store needs a client of that running server.
+/// Until [`DeferredEngine::install`] runs, writes fail with 500 `Internal error occurred: the
+/// package engine is not ready yet`.
+#[derive(Default)]
+pub struct DeferredEngine {
+    inner: std::sync::OnceLock<Arc<dyn PackageEngine>>,
+}
+
+impl DeferredEngine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Installs the engine; a second call is ignored and returns false.
+    pub fn install(&self, engine: Arc<dyn PackageEngine>) -> bool {
+        self.inner.set(engine).is_ok()
+    }
+
+    fn get(&self) -> Result<&Arc<dyn PackageEngine>, EngineError> {
+        self.inner
+            .get()
+            .ok_or_else(|| EngineError::internal("the package engine is not ready yet"))
+    }
+}
+
+impl PackageEngine for DeferredEngine {
+    fn create<'a>(
+        &'a self,
+        scope: &'a Scope,
+        user: &'a RequestUser,
+        obj: &'a PackageRevision,
+    ) -> BoxFuture<'a, Result<PackageRevision, EngineError>> {
+        match self.get() {
+            Ok(e) => e.create(scope, user, obj),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn update<'a>(
+        &'a self,
+        scope: &'a Scope,
+        user: &'a RequestUser,
+        name: &'a str,
+        obj: &'a PackageRevision,
+        kind: UpdateKind,
+    ) -> BoxFuture<'a, Result<UpdateOutcome, EngineError>> {
+        match self.get() {
+            Ok(e) => e.update(scope, user, name, obj, kind),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn delete<'a>(
+        &'a self,
+        scope: &'a Scope,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<DeleteOutcome, EngineError>> {
+        match self.get() {
+            Ok(e) => e.delete(scope, name),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn get_resources<'a>(
+        &'a self,
+        scope: &'a Scope,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<(PackageRevision, Arc<PackageFiles>), EngineError>> {
+        match self.get() {
+            Ok(e) => e.get_resources(scope, name),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+
+    fn update_resources<'a>(
+        &'a self,
+        scope: &'a Scope,
+        user: &'a RequestUser,
+        name: &'a str,
+        request: &'a ResourcesUpdate,
+    ) -> BoxFuture<'a, Result<ResourcesUpdated, EngineError>> {
+        match self.get() {
+            Ok(e) => e.update_resources(scope, user, name, request),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        }
+    }
+}

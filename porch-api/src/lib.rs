@@ -8,7 +8,7 @@ pub mod packages;
 pub mod tables;
 
 pub use cache::CrCache;
-pub use engine::PackageEngine;
+pub use engine::{DeferredEngine, PackageEngine};
 pub use error::ApiError;
 pub mod group;
 pub mod http;

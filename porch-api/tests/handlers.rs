@@ -782,3 +782,37 @@ async fn watch_events_are_tables_for_kubectl_get_w() {
     assert_eq!(events[0]["object"]["kind"], "Table");
     assert_eq!(events[0]["object"]["rows"][0]["cells"][0], "repo.pkg.v2");
 }
+
+#[tokio::test]
+async fn a_deferred_engine_answers_500_until_installed() {
+    use porch_api::{DeferredEngine, PackageEngine};
+    let deferred = Arc::new(DeferredEngine::new());
+    let cache = CrCache::new();
+    cache.apply_repository(serde_json::from_value(repository("repo")).unwrap());
+    let group = PorchApiGroup::new(deferred.clone(), cache, ApiOptions::default());
+    let app = Router::new().nest("/apis/porch.kpt.dev", group.router());
+    let post = |app: Router| async move {
+        let req = Request::post(PRS)
+            .header("content-type", "application/json")
+            .body(Body::from(new_draft("ws").to_string()))
+            .unwrap();
+        app.oneshot(req).await.unwrap()
+    };
+    let resp = post(app.clone()).await;
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let v: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(
+        v["message"],
+        "Internal error occurred: the package engine is not ready yet"
+    );
+    let engine: Arc<dyn PackageEngine> = Arc::new(Engine::new(
+        InMemoryBackend::new(),
+        InMemoryMetadata::new(),
+        FakeOps::new(),
+        EngineOptions::default(),
+    ));
+    assert!(deferred.install(engine.clone()));
+    assert!(!deferred.install(engine));
+    assert_eq!(post(app).await.status(), StatusCode::CREATED);
+}

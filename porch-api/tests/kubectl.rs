@@ -18,14 +18,32 @@ use porch_engine::{Engine, EngineOptions};
 use serde_json::{Value, json};
 
 fn kubectl(kubeconfig: &Path, cache: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new("kubectl")
+    use std::io::Write;
+    use std::process::Stdio;
+    let (args, stdin) = match args.split_last() {
+        Some((last, rest)) if last.starts_with("STDIN:") => {
+            (rest, last.trim_start_matches("STDIN:"))
+        }
+        _ => (args, ""),
+    };
+    let mut child = Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .arg("--cache-dir")
         .arg(cache)
         .args(args)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -261,6 +279,45 @@ async fn kubectl_lists_explains_and_discovers_porch_resources() {
         err.contains("packagerevisions.porch.kpt.dev \"blueprints.nope.v1\" not found"),
         "{err}"
     );
+
+    const NEW_PR: &str = "STDIN:apiVersion: porch.kpt.dev/v1alpha1\nkind: PackageRevision\nmetadata:\n  name: blueprints.newpkg.ws\n  namespace: default\nspec:\n  packageName: newpkg\n  repository: blueprints\n  workspaceName: ws\n";
+    let (ok, out, err) = run(vec!["create", "-f", "-", NEW_PR]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "packagerevision.porch.kpt.dev/blueprints.newpkg.ws created"
+    );
+    let (ok, out, err) = run(vec!["apply", "--server-side", "-f", "-", NEW_PR])
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "packagerevision.porch.kpt.dev/blueprints.newpkg.ws serverside-applied"
+    );
+    let (ok, out, err) = run(vec![
+        "get",
+        "packagerevisions",
+        "--field-selector",
+        "spec.lifecycle=Draft",
+        "-o",
+        "name",
+    ])
+    .await
+    .unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec![
+            "packagerevision.porch.kpt.dev/blueprints.basens.ws",
+            "packagerevision.porch.kpt.dev/blueprints.newpkg.ws"
+        ]
+    );
+    let (ok, _, err) = run(vec!["delete", "package", "blueprints.basens"])
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert!(err.contains("delete all PackageRevisions resources of a package to delete a package as direct package deletion is not supported"), "{err}");
 
     watch_task.abort();
     server.stop().await;

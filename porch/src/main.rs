@@ -1,10 +1,16 @@
 //! The `porch` binary: every server part of Porch in Rust behind one command.
 
+mod standalone;
+
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "porch", version, about = "Package orchestration for kpt packages")]
+#[command(
+    name = "porch",
+    version,
+    about = "Package orchestration for kpt packages"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -13,7 +19,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the control plane in one process on 127.0.0.1 with an embedded store.
-    Standalone(porch_apiserver::standalone::StandaloneArgs),
+    Standalone(standalone::StandaloneCmd),
     /// Run the KRM function runner (gRPC `evaluator.FunctionEvaluator`).
     FnRunner(porch_fn_runner::FnRunnerArgs),
     /// Print the version and exit.
@@ -58,9 +64,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
-        Command::Standalone(args) => {
-            porch_apiserver::standalone::run_standalone(args, shutdown_signal()).await?
-        }
+        Command::Standalone(args) => standalone::run(args, shutdown_signal()).await?,
         Command::FnRunner(args) => porch_fn_runner::run(args, shutdown_signal()).await?,
         Command::Version => println!("porch {}", env!("CARGO_PKG_VERSION")),
     }

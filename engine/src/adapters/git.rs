@@ -70,7 +70,9 @@ impl RepositorySpecs for StaticRepositories {
         lock(&self.specs)
             .get(&(namespace.to_owned(), name.to_owned()))
             .cloned()
-            .ok_or_else(|| BackendError::NotFound(format!("repository {namespace}/{name} not found")))
+            .ok_or_else(|| {
+                BackendError::NotFound(format!("repository {namespace}/{name} not found"))
+            })
     }
 }
 
@@ -97,7 +99,11 @@ impl StaticCredentials {
 }
 
 impl CredentialSource for StaticCredentials {
-    async fn credentials(&self, namespace: &str, secret: &str) -> Result<Credentials, BackendError> {
+    async fn credentials(
+        &self,
+        namespace: &str,
+        secret: &str,
+    ) -> Result<Credentials, BackendError> {
         lock(&self.secrets)
             .get(&(namespace.to_owned(), secret.to_owned()))
             .cloned()
@@ -164,7 +170,11 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
         &self.credentials
     }
 
-    async fn config(&self, namespace: &str, spec: &GitRepoSpec) -> Result<RepoConfig, BackendError> {
+    async fn config(
+        &self,
+        namespace: &str,
+        spec: &GitRepoSpec,
+    ) -> Result<RepoConfig, BackendError> {
         let credentials = match spec.secret_ref.as_deref().filter(|s| !s.is_empty()) {
             Some(secret) => Some(self.credentials.credentials(namespace, secret).await?),
             None => None,
@@ -185,7 +195,10 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
     }
 
     /// The opened repository of `info` (opening or reopening it when its spec changed).
-    pub async fn repository(&self, info: &RepositoryInfo) -> Result<Arc<GitRepository>, BackendError> {
+    pub async fn repository(
+        &self,
+        info: &RepositoryInfo,
+    ) -> Result<Arc<GitRepository>, BackendError> {
         let spec = self.specs.git_spec(&info.namespace, &info.name).await?;
         let config = self.config(&info.namespace, &spec).await?;
         let key = (info.namespace.clone(), info.name.clone());
@@ -198,16 +211,22 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
         let digest = hex::encode(sha2::Sha256::digest(
             format!("{}\n{}\n{}", config.url, config.branch, config.directory).as_bytes(),
         ));
-        let dir = self
-            .cache_dir
-            .join(&info.namespace)
-            .join(format!("{}-{}", info.name, &digest[..12]));
+        let dir =
+            self.cache_dir
+                .join(&info.namespace)
+                .join(format!("{}-{}", info.name, &digest[..12]));
         let repo = Arc::new(
             GitRepository::open(config.clone(), dir)
                 .await
                 .map_err(map_git_error)?,
         );
-        repos.insert(key, Opened { config, repo: repo.clone() });
+        repos.insert(
+            key,
+            Opened {
+                config,
+                repo: repo.clone(),
+            },
+        );
         Ok(repo)
     }
 
@@ -313,7 +332,9 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
                     && g.key.revision == rev.revision
                     && g.lifecycle.is_published() == rev.lifecycle.is_published()
             })
-            .ok_or_else(|| BackendError::NotFound(format!("package revision {} not found", rev.name())))?;
+            .ok_or_else(|| {
+                BackendError::NotFound(format!("package revision {} not found", rev.name()))
+            })?;
         if found.commit != rev.commit {
             return Err(BackendError::Stale(format!(
                 "{} moved from {} to {}",
@@ -336,7 +357,10 @@ fn author(user: Option<&str>) -> Option<Author> {
 }
 
 impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S, C> {
-    async fn list_revisions(&self, info: &RepositoryInfo) -> Result<Vec<RevisionRecord>, BackendError> {
+    async fn list_revisions(
+        &self,
+        info: &RepositoryInfo,
+    ) -> Result<Vec<RevisionRecord>, BackendError> {
         let repo = self.repository(info).await?;
         repo.refresh().await.map_err(map_git_error)?;
         let listed = repo.list().await.map_err(map_git_error)?;
@@ -348,7 +372,11 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         Ok(out)
     }
 
-    async fn read_files(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<PackageFiles, BackendError> {
+    async fn read_files(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+    ) -> Result<PackageFiles, BackendError> {
         let repo = self.repository(info).await?;
         let g = self.git_rev(&repo, rev);
         repo.read_files(&g).await.map_err(map_git_error)
@@ -389,21 +417,40 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         let g = self.git_rev(&repo, rev);
         let user = author(commit.author.as_deref());
         let out = repo
-            .update_draft(&g, commit.files.clone(), task_json(&commit.task), user.as_ref())
+            .update_draft(
+                &g,
+                commit.files.clone(),
+                task_json(&commit.task),
+                user.as_ref(),
+            )
             .await
             .map_err(map_git_error)?;
         Ok(self.committed(info, &repo, &out, rev.task.clone(), &commit.files))
     }
 
-    async fn propose(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<RevisionRecord, BackendError> {
+    async fn propose(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+    ) -> Result<RevisionRecord, BackendError> {
         let repo = self.repository(info).await?;
-        let out = repo.propose(&self.git_rev(&repo, rev)).await.map_err(map_git_error)?;
+        let out = repo
+            .propose(&self.git_rev(&repo, rev))
+            .await
+            .map_err(map_git_error)?;
         Ok(moved(rev, &out))
     }
 
-    async fn reject(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<RevisionRecord, BackendError> {
+    async fn reject(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+    ) -> Result<RevisionRecord, BackendError> {
         let repo = self.repository(info).await?;
-        let out = repo.reject(&self.git_rev(&repo, rev)).await.map_err(map_git_error)?;
+        let out = repo
+            .reject(&self.git_rev(&repo, rev))
+            .await
+            .map_err(map_git_error)?;
         Ok(moved(rev, &out))
     }
 
@@ -419,12 +466,9 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         // porch-git numbers the tag itself (highest tag + 1, never moving a tag). If that is
         // not the number the engine decided, another writer published first: refuse.
         let tag = refs::tag_ref(&g.full_path, revision);
-        let taken = repo
-            .list()
-            .await
-            .map_err(map_git_error)?
-            .iter()
-            .any(|r| r.git_ref == tag || (r.full_path == g.full_path && r.key.revision >= revision));
+        let taken = repo.list().await.map_err(map_git_error)?.iter().any(|r| {
+            r.git_ref == tag || (r.full_path == g.full_path && r.key.revision >= revision)
+        });
         if taken {
             return Err(BackendError::Stale(format!("tag {tag} already exists")));
         }
@@ -458,7 +502,11 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         Ok(record)
     }
 
-    async fn propose_delete(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<RevisionRecord, BackendError> {
+    async fn propose_delete(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+    ) -> Result<RevisionRecord, BackendError> {
         let repo = self.repository(info).await?;
         let out = repo
             .propose_delete(&self.git_rev(&repo, rev))
@@ -467,7 +515,11 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         Ok(moved(rev, &out))
     }
 
-    async fn undo_propose_delete(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<RevisionRecord, BackendError> {
+    async fn undo_propose_delete(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+    ) -> Result<RevisionRecord, BackendError> {
         let repo = self.repository(info).await?;
         let out = repo
             .undo_propose_delete(&self.git_rev(&repo, rev))
@@ -476,7 +528,11 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         Ok(moved(rev, &out))
     }
 
-    async fn delete(&self, info: &RepositoryInfo, rev: &RevisionRecord) -> Result<(), BackendError> {
+    async fn delete(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+    ) -> Result<(), BackendError> {
         let repo = self.repository(info).await?;
         let g = if rev.lifecycle.is_published() {
             // Tags and deletionProposed branches carry no lease of their own: check first.

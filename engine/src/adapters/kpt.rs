@@ -379,7 +379,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(merged.contains("keep: me") && merged.contains("a: b"), "{merged}");
+        assert!(
+            merged.contains("keep: me") && merged.contains("a: b"),
+            "{merged}"
+        );
     }
 
     #[test]

@@ -62,7 +62,9 @@ impl RepositorySpecs for KubeRepositories {
         let api: Api<Repository> = Api::namespaced(self.client.clone(), namespace);
         let repo = api.get(name).await.map_err(map_kube_error)?;
         git_spec(&repo).ok_or_else(|| {
-            BackendError::Other(format!("repository {namespace}/{name} is not a git repository"))
+            BackendError::Other(format!(
+                "repository {namespace}/{name} is not a git repository"
+            ))
         })
     }
 }
@@ -95,9 +97,8 @@ pub fn secret_credentials(secret: &Secret) -> Result<Credentials, BackendError> 
         return Ok(Credentials::Bearer { token });
     }
     if secret.type_.as_deref() == Some(BASIC_AUTH_SECRET_TYPE) {
-        let username = text("username").ok_or_else(|| {
-            BackendError::Other(format!("secret {name} has no \"username\" key"))
-        })?;
+        let username = text("username")
+            .ok_or_else(|| BackendError::Other(format!("secret {name} has no \"username\" key")))?;
         let password = text("password").unwrap_or_default();
         return Ok(Credentials::Basic { username, password });
     }
@@ -108,7 +109,11 @@ pub fn secret_credentials(secret: &Secret) -> Result<Credentials, BackendError> 
 }
 
 impl CredentialSource for KubeSecrets {
-    async fn credentials(&self, namespace: &str, secret: &str) -> Result<Credentials, BackendError> {
+    async fn credentials(
+        &self,
+        namespace: &str,
+        secret: &str,
+    ) -> Result<Credentials, BackendError> {
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         let s = api.get(secret).await.map_err(map_kube_error)?;
         secret_credentials(&s)
@@ -130,7 +135,11 @@ impl PackageRevMetadata {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    async fn existing(&self, namespace: &str, name: &str) -> Result<Option<PackageRev>, BackendError> {
+    async fn existing(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<PackageRev>, BackendError> {
         match self.api(namespace).get(name).await {
             Ok(p) => Ok(Some(p)),
             Err(e) if is_not_found(&e) => Ok(None),
@@ -204,7 +213,10 @@ pub fn apply_meta(target: &mut meta::ObjectMeta, repository: &str, meta: &Stored
     target.labels = Some(labels);
     target.annotations = Some(meta.annotations.clone()).filter(|a| !a.is_empty());
     let mut finalizers = meta.finalizers.clone();
-    if !finalizers.iter().any(|f| f == INTERNAL_PACKAGE_REVISION_FINALIZER) {
+    if !finalizers
+        .iter()
+        .any(|f| f == INTERNAL_PACKAGE_REVISION_FINALIZER)
+    {
         finalizers.push(INTERNAL_PACKAGE_REVISION_FINALIZER.to_owned());
     }
     target.finalizers = Some(finalizers);
@@ -229,7 +241,11 @@ fn repository_of(name: &str) -> String {
 
 impl MetadataStore for PackageRevMetadata {
     async fn get(&self, namespace: &str, name: &str) -> Result<Option<StoredMeta>, BackendError> {
-        Ok(self.existing(namespace, name).await?.as_ref().map(stored_meta))
+        Ok(self
+            .existing(namespace, name)
+            .await?
+            .as_ref()
+            .map(stored_meta))
     }
 
     async fn put(&self, namespace: &str, name: &str, meta: StoredMeta) -> Result<(), BackendError> {
@@ -268,7 +284,10 @@ impl MetadataStore for PackageRevMetadata {
             return Ok(());
         };
         let before = current.metadata.finalizers.clone().unwrap_or_default();
-        if before.iter().any(|f| f == INTERNAL_PACKAGE_REVISION_FINALIZER) {
+        if before
+            .iter()
+            .any(|f| f == INTERNAL_PACKAGE_REVISION_FINALIZER)
+        {
             current.metadata.finalizers = Some(
                 before
                     .into_iter()
@@ -290,7 +309,8 @@ impl MetadataStore for PackageRevMetadata {
 
     async fn revision_stored(&self, revision: &PackageRevision) -> Result<(), BackendError> {
         let api_pr = convert::package_revision_to_api(revision);
-        let desired = PackageRev::from_package_revision(&api_pr, &revision.metadata.resource_version);
+        let desired =
+            PackageRev::from_package_revision(&api_pr, &revision.metadata.resource_version);
         let namespace = revision.metadata.namespace.as_str();
         let name = revision.metadata.name.as_str();
         let api = self.api(namespace);
@@ -309,5 +329,86 @@ impl MetadataStore for PackageRevMetadata {
             .await
             .map_err(map_kube_error)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+
+    fn secret(type_: &str, data: &[(&str, &str)]) -> Secret {
+        Secret {
+            metadata: meta::ObjectMeta {
+                name: Some("s".into()),
+                ..Default::default()
+            },
+            type_: Some(type_.into()),
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| ((*k).to_owned(), ByteString(v.as_bytes().to_vec())))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn secrets_give_basic_or_bearer_credentials() {
+        let basic = secret(
+            BASIC_AUTH_SECRET_TYPE,
+            &[("username", "u"), ("password", "hunter2")],
+        );
+        assert_eq!(
+            secret_credentials(&basic).unwrap(),
+            Credentials::Basic {
+                username: "u".into(),
+                password: "hunter2".into()
+            }
+        );
+        let bearer = secret("Opaque", &[(BEARER_TOKEN_KEY, "tok")]);
+        assert_eq!(
+            secret_credentials(&bearer).unwrap(),
+            Credentials::Bearer {
+                token: "tok".into()
+            }
+        );
+        let err = secret_credentials(&secret("Opaque", &[("password", "hunter2")])).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn stored_meta_round_trips_without_internal_fields() {
+        let mut m = meta::ObjectMeta {
+            name: Some("repo.pkg.ws".into()),
+            ..Default::default()
+        };
+        let mut stored = StoredMeta::default();
+        stored.labels.insert("team".into(), "a".into());
+        stored.finalizers.push("user/f".into());
+        stored.owner_references.push(OwnerReference {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            name: "owner".into(),
+            uid: "u1".into(),
+            ..OwnerReference::default()
+        });
+        apply_meta(&mut m, "repo", &stored);
+        let labels = m.labels.clone().unwrap();
+        assert_eq!(
+            labels.get(INTERNAL_REPOSITORY_LABEL).map(String::as_str),
+            Some("repo")
+        );
+        assert!(
+            m.finalizers
+                .clone()
+                .unwrap()
+                .contains(&INTERNAL_PACKAGE_REVISION_FINALIZER.to_owned())
+        );
+        let pr = PackageRev {
+            metadata: m,
+            ..PackageRev::default()
+        };
+        assert_eq!(stored_meta(&pr), stored);
     }
 }

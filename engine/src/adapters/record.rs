@@ -121,7 +121,11 @@ pub fn creation_task(tasks: &[serde_json::Value]) -> Option<Task> {
     tasks.iter().find_map(|t| {
         let api: porch_crds::porch::v1alpha1::Task = serde_json::from_value(t.clone()).ok()?;
         let task = convert::task_from_api(&api);
-        matches!(task.task_type.as_str(), "init" | "clone" | "edit" | "upgrade").then_some(task)
+        matches!(
+            task.task_type.as_str(),
+            "init" | "clone" | "edit" | "upgrade"
+        )
+        .then_some(task)
     })
 }
 
@@ -175,7 +179,10 @@ mod tests {
             "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: p\n  labels:\n    a: b\ninfo:\n  readinessGates:\n  - conditionType: Ready\nupstreamLock:\n  type: git\n  git:\n    repo: http://x/r.git\n    directory: d\n    ref: d/v1\n    commit: abc\nstatus:\n  conditions:\n  - type: Ready\n    status: \"True\"\n    reason: R\n    message: m\n".into(),
         );
         let f = kptfile_facts(&files);
-        assert_eq!(f.package_metadata.labels.get("a").map(String::as_str), Some("b"));
+        assert_eq!(
+            f.package_metadata.labels.get("a").map(String::as_str),
+            Some("b")
+        );
         assert_eq!(f.readiness_gates, vec!["Ready".to_owned()]);
         assert_eq!(f.conditions.len(), 1);
         assert_eq!(f.conditions[0].status, "True");

@@ -67,7 +67,11 @@ pub async fn fetch(
     let remote = HttpRemote::new(&url, credentials.as_ref());
     remote.fetch(&dir).await.map_err(map_git_error)?;
 
-    let git_ref = if pkg.git_ref.is_empty() { "main" } else { &pkg.git_ref };
+    let git_ref = if pkg.git_ref.is_empty() {
+        "main"
+    } else {
+        &pkg.git_ref
+    };
     let mut commit = None;
     for candidate in ref_candidates(&pkg.directory, git_ref) {
         let spec = format!("{candidate}^{{commit}}");
@@ -101,7 +105,11 @@ pub async fn fetch(
 }
 
 /// Files under `directory` at `commit`, relative to it (symlinks and submodules skipped).
-async fn read_tree(dir: &Path, commit: &str, directory: &str) -> Result<PackageFiles, BackendError> {
+async fn read_tree(
+    dir: &Path,
+    commit: &str,
+    directory: &str,
+) -> Result<PackageFiles, BackendError> {
     let treeish = if directory.is_empty() {
         commit.to_owned()
     } else {
@@ -119,10 +127,11 @@ async fn read_tree(dir: &Path, commit: &str, directory: &str) -> Result<PackageF
         };
         let mut parts = meta.split(' ');
         let (mode, kind, id) = (parts.next(), parts.next(), parts.next());
-        if kind == Some("blob") && mode != Some("120000") {
-            if let Some(id) = id {
-                entries.push((path.to_owned(), id.to_owned()));
-            }
+        if kind == Some("blob")
+            && mode != Some("120000")
+            && let Some(id) = id
+        {
+            entries.push((path.to_owned(), id.to_owned()));
         }
     }
     let mut files = PackageFiles::new();
