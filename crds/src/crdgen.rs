@@ -110,9 +110,9 @@ pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
 
 /// The YAML text of a CRD, with [`GENERATED_HEADER`].
 pub fn crd_yaml(crd: &CustomResourceDefinition) -> Result<String, CrdGenError> {
-    let body = serde_saphyr::to_string(crd).map_err(|err| CrdGenError::Yaml {
+    let body = crate::plain_json::to_yaml_string(crd).map_err(|message| CrdGenError::Yaml {
         name: crd.metadata.name.clone().unwrap_or_default(),
-        message: err.to_string(),
+        message,
     })?;
     Ok(format!("{GENERATED_HEADER}{body}"))
 }

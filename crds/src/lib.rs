@@ -13,6 +13,7 @@ pub mod crdgen;
 pub mod labels;
 pub mod names;
 pub mod openapi;
+pub mod plain_json;
 pub mod porch;
 pub mod revision;
 pub(crate) mod schema;

@@ -2,7 +2,11 @@
 
 mod standalone;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use clap::{Parser, Subcommand};
+use porch_operators::git_source::GitRepositorySource;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -21,9 +25,22 @@ enum Command {
     /// Run the control plane in one process on 127.0.0.1 with an embedded store.
     Standalone(standalone::StandaloneCmd),
     /// Run the KRM function runner (gRPC `evaluator.FunctionEvaluator`).
-    FnRunner(porch_fn_runner::FnRunnerArgs),
+    FnRunner(Box<porch_fn_runner::FnRunnerArgs>),
+    /// Run the Repository and PackageRev controllers against a Kubernetes API (KUBECONFIG,
+    /// or the in-cluster service account).
+    Operators(Box<OperatorsCmd>),
     /// Print the version and exit.
     Version,
+}
+
+/// Flags of `porch operators`.
+#[derive(Debug, clap::Args)]
+struct OperatorsCmd {
+    #[command(flatten)]
+    args: porch_operators::OperatorsArgs,
+    /// Directory for the repositories' git caches.
+    #[arg(long, env = "PORCH_CACHE_DIR", default_value = ".porch-cache")]
+    cache_dir: PathBuf,
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -65,7 +82,12 @@ async fn main() -> anyhow::Result<()> {
     init_logging();
     match cli.command {
         Command::Standalone(args) => standalone::run(args, shutdown_signal()).await?,
-        Command::FnRunner(args) => porch_fn_runner::run(args, shutdown_signal()).await?,
+        Command::FnRunner(args) => porch_fn_runner::run(*args, shutdown_signal()).await?,
+        Command::Operators(cmd) => {
+            let client = kube::Client::try_default().await?;
+            let source = Arc::new(GitRepositorySource::new(cmd.cache_dir.join("sync")));
+            porch_operators::run(client, cmd.args, source, shutdown_signal()).await?
+        }
         Command::Version => println!("porch {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())

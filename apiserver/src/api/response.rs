@@ -73,7 +73,9 @@ pub fn object_value(obj: &StoredObject, api_version: &str) -> Value {
 }
 
 fn to_yaml(v: &Value) -> Vec<u8> {
-    serde_saphyr::to_string(v).unwrap_or_default().into_bytes()
+    serde_saphyr::to_string(&porch_crds::plain_json::PlainJson(v))
+        .unwrap_or_default()
+        .into_bytes()
 }
 
 /// One object in the negotiated representation.
