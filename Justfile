@@ -6,8 +6,9 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 build:
     cargo build --workspace --all-targets
 
-# The whole test gate: format, lint, generated-artefact drift, then every test.
-test: lint drift unit
+# The whole test gate: format, lint, generated-artefact drift, every test, then upstream's
+# porchctl conformance cases end to end.
+test: lint drift unit conformance
 
 # Format check and clippy with warnings as errors.
 lint:
