@@ -194,3 +194,31 @@ async fn watch_gone_and_bookmarks() {
         "true"
     );
 }
+
+#[tokio::test]
+async fn openapi_v2_and_v3_describe_the_project_crds() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = client(dir.path()).await;
+    let get = |path: &str| {
+        http::Request::get(path)
+            .header("accept", "application/json")
+            .body(Vec::new())
+            .unwrap()
+    };
+    let v2: serde_json::Value = client.request(get("/openapi/v2")).await.unwrap();
+    assert_eq!(v2["swagger"], "2.0");
+    let definitions = v2["definitions"].as_object().unwrap();
+    assert!(
+        definitions.keys().any(|k| k.ends_with(".Repository")),
+        "no Repository definition in {:?}",
+        definitions.keys().collect::<Vec<_>>()
+    );
+    let v3: serde_json::Value = client.request(get("/openapi/v3")).await.unwrap();
+    assert!(
+        v3["paths"]
+            .as_object()
+            .unwrap()
+            .contains_key("apis/config.porch.kpt.dev/v1alpha1"),
+        "{v3}"
+    );
+}
