@@ -151,6 +151,15 @@ pub struct GitBackend<S, C> {
     derived: Mutex<HashMap<(String, String, i64, String), Derived>>,
 }
 
+/// The lifecycle changes that move a revision's refs without committing.
+#[derive(Debug, Clone, Copy)]
+enum RefMove {
+    Propose,
+    Reject,
+    ProposeDelete,
+    UndoProposeDelete,
+}
+
 impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
     pub fn new(specs: S, credentials: C, cache_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -280,6 +289,25 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
     }
 
     /// The git view of an engine record (refs from the layout; the lease is `rev.commit`).
+    /// A lifecycle change that only moves refs (no new commit): the lease is the revision's commit.
+    async fn move_ref(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+        how: RefMove,
+    ) -> Result<RevisionRecord, BackendError> {
+        let repo = self.repository(info).await?;
+        let g = self.git_rev(&repo, rev);
+        let out = match how {
+            RefMove::Propose => repo.propose(&g).await,
+            RefMove::Reject => repo.reject(&g).await,
+            RefMove::ProposeDelete => repo.propose_delete(&g).await,
+            RefMove::UndoProposeDelete => repo.undo_propose_delete(&g).await,
+        }
+        .map_err(map_git_error)?;
+        Ok(moved(rev, &out))
+    }
+
     fn git_rev(&self, repo: &GitRepository, rev: &RevisionRecord) -> porch_git::PackageRevision {
         let directory = repo.config().normalized_directory();
         let full_path = refs::full_path(&directory, &rev.package_name);
@@ -433,12 +461,7 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         info: &RepositoryInfo,
         rev: &RevisionRecord,
     ) -> Result<RevisionRecord, BackendError> {
-        let repo = self.repository(info).await?;
-        let out = repo
-            .propose(&self.git_rev(&repo, rev))
-            .await
-            .map_err(map_git_error)?;
-        Ok(moved(rev, &out))
+        self.move_ref(info, rev, RefMove::Propose).await
     }
 
     async fn reject(
@@ -446,12 +469,7 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         info: &RepositoryInfo,
         rev: &RevisionRecord,
     ) -> Result<RevisionRecord, BackendError> {
-        let repo = self.repository(info).await?;
-        let out = repo
-            .reject(&self.git_rev(&repo, rev))
-            .await
-            .map_err(map_git_error)?;
-        Ok(moved(rev, &out))
+        self.move_ref(info, rev, RefMove::Reject).await
     }
 
     async fn approve(
@@ -507,12 +525,7 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         info: &RepositoryInfo,
         rev: &RevisionRecord,
     ) -> Result<RevisionRecord, BackendError> {
-        let repo = self.repository(info).await?;
-        let out = repo
-            .propose_delete(&self.git_rev(&repo, rev))
-            .await
-            .map_err(map_git_error)?;
-        Ok(moved(rev, &out))
+        self.move_ref(info, rev, RefMove::ProposeDelete).await
     }
 
     async fn undo_propose_delete(
@@ -520,12 +533,7 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         info: &RepositoryInfo,
         rev: &RevisionRecord,
     ) -> Result<RevisionRecord, BackendError> {
-        let repo = self.repository(info).await?;
-        let out = repo
-            .undo_propose_delete(&self.git_rev(&repo, rev))
-            .await
-            .map_err(map_git_error)?;
-        Ok(moved(rev, &out))
+        self.move_ref(info, rev, RefMove::UndoProposeDelete).await
     }
 
     async fn delete(
