@@ -1,43 +1,17 @@
-//! Object names, keys and UIDs (porch-api.md §1.8). `porch-crds` will own the canonical versions;
-//! the engine keeps this small copy so its core compiles and tests on its own until then.
+//! Object names, keys and UIDs (porch-api.md §1.8). Validators and UIDs delegate to `porch-crds`;
+//! composing and parsing names still has its own copy here (with `String` errors), to be folded
+//! into `porch_crds::names` next.
 
-use uuid::Uuid;
-
-const LABEL_FMT_ERR: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-const SUBDOMAIN_FMT_ERR: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const INVALID: &str = " invalid: ";
-
-fn is_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    match (b.first(), b.last()) {
-        (Some(f), Some(l)) => alnum(f) && alnum(l) && b.iter().all(|c| alnum(c) || *c == b'-'),
-        _ => false,
-    }
-}
 
 /// `validation.IsDNS1123Label`: the list of problems, empty when valid.
 pub fn dns1123_label_errors(s: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if s.len() > 63 {
-        errs.push("must be no more than 63 characters".to_owned());
-    }
-    if !is_label(s) {
-        errs.push(LABEL_FMT_ERR.to_owned());
-    }
-    errs
+    porch_crds::names::is_dns1123_label(s)
 }
 
 /// `validation.IsDNS1123Subdomain`.
 pub fn dns1123_subdomain_errors(s: &str) -> Vec<String> {
-    let mut errs = Vec::new();
-    if s.len() > 253 {
-        errs.push("must be no more than 253 characters".to_owned());
-    }
-    if !s.split('.').all(is_label) {
-        errs.push(SUBDOMAIN_FMT_ERR.to_owned());
-    }
-    errs
+    porch_crds::names::is_dns1123_subdomain(s)
 }
 
 /// `ValidateDirectoryName`: a DNS label once `/` are removed; no `//`.
@@ -217,22 +191,15 @@ pub fn parse_package_revision_name(name: &str) -> Result<PackageRevisionKey, Str
 }
 
 /// The namespace UUID of `util.GenerateUid`.
-const UID_NAMESPACE: Uuid = Uuid::from_bytes([
-    0xaa, 0xc7, 0x1d, 0x91, 0x5c, 0x67, 0x45, 0x6f, 0x8f, 0xd2, 0x90, 0x2e, 0xf6, 0xda, 0x82, 0x0e,
-]);
-
 /// Deterministic uid of a PackageRevision (and its PRR).
 pub fn package_revision_uid(namespace: &str, name: &str) -> String {
-    let input = format!(
-        "packagerevision:porch.kpt.dev/v1alpha1/{}/{}",
-        namespace.to_lowercase(),
-        name.to_lowercase()
-    );
-    Uuid::new_v5(&UID_NAMESPACE, input.as_bytes()).to_string()
+    porch_crds::uid::package_revision_uid(namespace, name)
 }
 
 #[cfg(test)]
 mod tests {
+    const LABEL_FMT_ERR: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+
     use super::*;
 
     #[test]
