@@ -43,6 +43,15 @@ fmt:
 bench:
     cargo bench --workspace
 
+# The kpt library's three figures: parse + emit MB/s, render of 100 resources, 3-way merge.
+bench-kpt:
+    cargo bench -p kpt --bench kpt
+
+# Fuzz the kpt YAML parser (nightly + `cargo install cargo-fuzz`); target = parse | roundtrip.
+fuzz-kpt target="parse" secs="300":
+    cd kpt/fuzz && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-{{justfile_directory()}}/target}/fuzz" \
+        cargo +nightly fuzz run {{target}} -- -max_total_time={{secs}} -timeout=10
+
 # Start `porch standalone` on 127.0.0.1:7443 with its data in .porch/ (kubeconfig: .porch/kubeconfig).
 run *ARGS:
     cargo run --quiet -p porch -- standalone --data-dir .porch {{ARGS}}

@@ -4,7 +4,7 @@
 //! runner, an in-process runtime or a test double can serve a render.
 //!
 //! * [`yaml`]: the comment-, order- and style-preserving YAML model (`parse_stream`,
-//!   `emit`, `to_json`/`from_json`, [`heal`]).
+//!   `emit`, `to_json`/`from_json`, [`heal()`]).
 //! * [`kptfile::Kptfile`]: the strict `kpt.dev/v1` schema.
 //! * [`Package`]: path → text, with [`Package::read`] / [`Package::write`] to and
 //!   from annotated resources; [`ResourceList`] is the function wire object.

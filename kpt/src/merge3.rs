@@ -192,14 +192,12 @@ fn merge_map(
     if dest.is_none() && updated.is_none() {
         return None;
     }
-    let empty = Node::mapping();
-    let mut out = dest.cloned().unwrap_or_else(|| {
-        let mut n = updated.cloned().unwrap_or(empty.clone());
-        if let Some(m) = n.as_mapping_mut() {
-            m.entries.clear();
-        }
-        n
-    });
+    // dest's own shape (comments, style, keys) without its values: every value is
+    // set or removed by the per-key merge below, so a deep copy would be wasted
+    let mut out = match dest.or(updated) {
+        Some(n) => shell(n, dest.is_some()),
+        None => Node::mapping(),
+    };
     let dm = dest.and_then(Node::as_mapping);
     let om = original.and_then(Node::as_mapping);
     let um = updated.and_then(Node::as_mapping);
@@ -251,6 +249,48 @@ fn merge_map(
         outm.flow = true;
     }
     Some(out)
+}
+
+/// A copy of a collection node without its contents: a mapping keeps its entries'
+/// keys (with null values) when `keep_keys`, else has none; a sequence has no items.
+fn shell(n: &Node, keep_keys: bool) -> Node {
+    let value = match &n.value {
+        Value::Mapping(m) => Value::Mapping(Mapping {
+            entries: if keep_keys {
+                // the merge visits the first entry of each string key; others
+                // (non-string or repeated keys) keep their value
+                let mut seen = std::collections::HashSet::new();
+                m.entries
+                    .iter()
+                    .map(|e| crate::yaml::Entry {
+                        key: e.key.clone(),
+                        value: match e.key.as_str() {
+                            Some(k) if seen.insert(k) => Node::null(),
+                            _ => e.value.clone(),
+                        },
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            flow: m.flow,
+            foot: m.foot.clone(),
+        }),
+        Value::Sequence(s) => Value::Sequence(Sequence {
+            items: Vec::new(),
+            flow: s.flow,
+            wide: s.wide,
+            foot: s.foot.clone(),
+        }),
+        other => other.clone(),
+    };
+    Node {
+        value,
+        comments: n.comments.clone(),
+        tag: n.tag.clone(),
+        anchor: n.anchor.clone(),
+        line: n.line,
+    }
 }
 
 fn list_key(
@@ -333,13 +373,10 @@ fn merge_assoc(
             }
         }
     }
-    let mut out = dest.cloned().unwrap_or_else(|| {
-        let mut n = updated.cloned().unwrap_or_else(Node::sequence);
-        if let Some(s) = n.as_sequence_mut() {
-            s.items.clear();
-        }
-        n
-    });
+    let mut out = match dest.or(updated) {
+        Some(n) => shell(n, false),
+        None => Node::sequence(),
+    };
     let Some(outs) = out.as_sequence_mut() else {
         return Some(out);
     };

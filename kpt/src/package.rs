@@ -279,13 +279,8 @@ pub fn group_by_file(items: &[Node], dir: &str) -> Result<BTreeMap<String, Vec<N
 pub fn group_by_file_owned(items: Vec<Node>, dir: &str) -> Result<BTreeMap<String, Vec<Node>>> {
     let mut grouped: BTreeMap<String, Vec<(usize, usize, Node)>> = BTreeMap::new();
     for (order, item) in items.into_iter().enumerate() {
-        let (p, idx) = resource::path_index(&item);
-        let p = match p {
-            Some(p) => path::clean(&p)?,
-            None => default_path(&item),
-        };
-        let full = path::join(dir, &p);
-        path::validate(&full)?;
+        let full = file_of(&item, dir)?;
+        let idx = resource::path_index(&item).1;
         grouped
             .entry(full)
             .or_default()
@@ -298,6 +293,18 @@ pub fn group_by_file_owned(items: Vec<Node>, dir: &str) -> Result<BTreeMap<Strin
             (p, v.into_iter().map(|(_, _, n)| n).collect())
         })
         .collect())
+}
+
+/// The file (prefixed with `dir`) a resource is written to: its path annotation,
+/// else the default path.
+pub fn file_of(item: &Node, dir: &str) -> Result<String> {
+    let p = match resource::path_index(item).0 {
+        Some(p) => path::clean(&p)?,
+        None => default_path(item),
+    };
+    let full = path::join(dir, &p);
+    path::validate(&full)?;
+    Ok(full)
 }
 
 /// kyaml's default path for a resource without one: `<namespace>/<kind>_<name>.yaml`.

@@ -193,26 +193,7 @@ pub struct ResourceList {
 impl ResourceList {
     /// Serialize: `apiVersion, kind, items, functionConfig?` (results are never sent).
     pub fn to_yaml(&self) -> String {
-        let mut out = String::with_capacity(64 + self.items.len() * 512);
-        out.push_str("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n");
-        if self.items.is_empty() {
-            out.push_str("items: []\n");
-        } else {
-            out.push_str("items:\n");
-            yaml::emit::emit_items(&self.items, 0, &mut out);
-        }
-        let mut tail = Node::mapping();
-        if let Some(fc) = &self.function_config {
-            tail.set("functionConfig", fc.clone());
-        }
-        if !self.results.is_empty() {
-            let j = serde_json::to_value(&self.results).unwrap_or_default();
-            tail.set("results", yaml::from_json(&j));
-        }
-        if tail.as_mapping().is_some_and(|m| !m.entries.is_empty()) {
-            out.push_str(&yaml::emit_node(&tail));
-        }
-        out
+        resource_list_yaml(&self.items, self.function_config.as_ref(), &self.results)
     }
 
     /// Parse a function's output. A single document of kind `ResourceList` or `List`
@@ -221,34 +202,32 @@ impl ResourceList {
     pub fn from_yaml(text: &str) -> Result<ResourceList> {
         let stream =
             yaml::parse_stream(text).map_err(|e| KptError::yaml("<function output>", e))?;
-        let docs: Vec<Document> = stream.docs.into_iter().filter(|d| !d.is_null()).collect();
-        if docs.len() == 1
-            && let Some(root) = &docs[0].root
-        {
-            let kind = root.str_at(&["kind"]).unwrap_or("");
-            if (kind == "ResourceList" || kind == "List")
-                && (root.get("items").is_some() || root.get("functionConfig").is_some())
-            {
-                let mut root = root.clone();
-                let items = match root.remove("items").map(|n| n.value) {
-                    Some(Value::Sequence(s)) => s.items,
-                    Some(Value::Scalar(_)) | None => Vec::new(),
-                    Some(_) => {
-                        return Err(KptError::ResourceList(
-                            "ResourceList items must be a list".to_string(),
-                        ));
-                    }
-                };
-                let results = root
-                    .get("results")
-                    .map(|r| parse_results(&yaml::to_json(r)))
-                    .unwrap_or_default();
-                return Ok(ResourceList {
-                    items: items.into_iter().filter(|i| !i.is_null()).collect(),
-                    function_config: root.remove("functionConfig").filter(|n| !n.is_null()),
-                    results,
-                });
-            }
+        let mut docs: Vec<Document> = stream.docs.into_iter().filter(|d| !d.is_null()).collect();
+        let wrapped = docs.len() == 1
+            && docs[0].root.as_ref().is_some_and(|root| {
+                let kind = root.str_at(&["kind"]).unwrap_or("");
+                (kind == "ResourceList" || kind == "List")
+                    && (root.get("items").is_some() || root.get("functionConfig").is_some())
+            });
+        if wrapped && let Some(mut root) = docs.pop().and_then(|d| d.root) {
+            let items = match root.remove("items").map(|n| n.value) {
+                Some(Value::Sequence(s)) => s.items,
+                Some(Value::Scalar(_)) | None => Vec::new(),
+                Some(_) => {
+                    return Err(KptError::ResourceList(
+                        "ResourceList items must be a list".to_string(),
+                    ));
+                }
+            };
+            let results = root
+                .get("results")
+                .map(|r| parse_results(&yaml::to_json(r)))
+                .unwrap_or_default();
+            return Ok(ResourceList {
+                items: items.into_iter().filter(|i| !i.is_null()).collect(),
+                function_config: root.remove("functionConfig").filter(|n| !n.is_null()),
+                results,
+            });
         }
         Ok(ResourceList {
             items: docs.into_iter().filter_map(|d| d.root).collect(),
@@ -256,6 +235,35 @@ impl ResourceList {
             results: Vec::new(),
         })
     }
+}
+
+/// The `ResourceList` wire text of borrowed items (see [`ResourceList::to_yaml`]).
+pub fn resource_list_yaml<'a>(
+    items: impl IntoIterator<Item = &'a Node, IntoIter: ExactSizeIterator>,
+    function_config: Option<&Node>,
+    results: &[ResultItem],
+) -> String {
+    let items = items.into_iter();
+    let mut out = String::with_capacity(64 + items.len() * 1024);
+    out.push_str("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n");
+    if items.len() == 0 {
+        out.push_str("items: []\n");
+    } else {
+        out.push_str("items:\n");
+        yaml::emit::emit_item_refs(items, 0, &mut out);
+    }
+    let mut tail = Node::mapping();
+    if let Some(fc) = function_config {
+        tail.set("functionConfig", fc.clone());
+    }
+    if !results.is_empty() {
+        let j = serde_json::to_value(results).unwrap_or_default();
+        tail.set("results", yaml::from_json(&j));
+    }
+    if tail.as_mapping().is_some_and(|m| !m.entries.is_empty()) {
+        out.push_str(&yaml::emit_node(&tail));
+    }
+    out
 }
 
 /// Emit resources as a multi-document stream (kpt's file layout).

@@ -268,3 +268,44 @@ fn resource_list_wire_format() {
     let multi = ResourceList::from_yaml("a: 1\n---\nb: 2\n").unwrap();
     assert_eq!(multi.items.len(), 2);
 }
+
+#[test]
+fn bad_input_error_texts_say_where_and_what() {
+    let read_err = |name: &str, text: &str| pkg(&[(name, text)]).read().unwrap_err().to_string();
+    assert_eq!(
+        read_err(
+            "x/a.yaml",
+            "apiVersion: v1\nkind: X\nmetadata:\n  name: \"open\n"
+        ),
+        "x/a.yaml:4:9: invalid YAML: found unexpected end of stream while scanning a quoted scalar"
+    );
+    assert_eq!(
+        read_err("b.yaml", "apiVersion: v1\nkind: X\n? [complex]\n: key\n"),
+        "b.yaml:3:1: invalid YAML: complex mapping keys (`? `) are not supported"
+    );
+    assert_eq!(
+        read_err(
+            "c.yaml",
+            "apiVersion: v1\nkind: X\nmetadata:\n  name: n\ndata: {a: [1, # one\n  2]}\n"
+        ),
+        "c.yaml:5:15: invalid YAML: comments inside nested flow collections are not supported"
+    );
+    assert_eq!(
+        read_err("d.yaml", "apiVersion: v1\nmetadata:\n  name: n\n"),
+        "d.yaml:1: input resource list must contain only KRM resources: document 0 is not a KRM object (missing kind)"
+    );
+    for (bad, reason) in [
+        ("../x.yaml", "path leaves the package (`..`)"),
+        ("a/../../x.yaml", "path leaves the package (`..`)"),
+        ("/etc/x.yaml", "absolute paths are not allowed"),
+        (
+            "a\\..\\..\\x.yaml",
+            "backslashes are not allowed in package paths",
+        ),
+        ("C:/x.yaml", "drive-letter paths are not allowed"),
+    ] {
+        let files = [(bad.to_string(), "x".to_string())].into_iter().collect();
+        let err = Package::new(files).unwrap_err().to_string();
+        assert_eq!(err, format!("invalid path {bad:?}: {reason}"));
+    }
+}

@@ -568,3 +568,107 @@ fn invalid_kptfile_is_an_error_naming_the_field() {
     let err = out.error.unwrap();
     assert!(err.contains("Kptfile:8") && err.contains("bogus"), "{err}");
 }
+
+#[test]
+fn identity_function_keeps_files_byte_for_byte() {
+    // Document head comments land on the list item inside the ResourceList; heal
+    // must put them back above the first key exactly once.
+    let deploy = "# The web tier.\n# Second line.\napiVersion: apps/v1\nkind: Deployment\nmetadata: # kpt-merge: shop/web\n  name: web\n  namespace: shop\nspec:\n  # how many\n  replicas: 3 # kpt-set: ${replicas}\n  template:\n    spec:\n      containers:\n      # the app\n      - name: app\n        image: nginx:1.21\n";
+    let multi = "# first\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# second\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n";
+    let p = pkg(&[
+        (
+            "Kptfile",
+            &kptfile("shop", "pipeline:\n  mutators:\n  - image: identity\n"),
+        ),
+        ("deploy.yaml", deploy),
+        ("multi.yaml", multi),
+    ]);
+    let e = FakeEvaluator::default().with("identity", |rl| (rl, String::new(), 0));
+    let out = block_on(render(&p, &e, &RenderOptions::default()));
+    assert!(out.error.is_none(), "{:?}", out.error);
+    assert_eq!(out.package.files["deploy.yaml"], deploy);
+    assert_eq!(out.package.files["multi.yaml"], multi);
+}
+
+/// An evaluator answering every call with fixed wire text and exit code.
+struct Raw(&'static str, i32);
+
+impl kpt::fn_eval::Evaluator for Raw {
+    fn evaluate<'a>(
+        &'a self,
+        _function: &'a kpt::fn_eval::FunctionRef,
+        _resource_list: &'a [u8],
+    ) -> kpt::fn_eval::EvalFuture<'a> {
+        Box::pin(async move {
+            Ok(kpt::fn_eval::EvalOutput {
+                resource_list: self.0.as_bytes().to_vec(),
+                stderr: Vec::new(),
+                exit_code: self.1,
+            })
+        })
+    }
+}
+
+#[test]
+fn legacy_results_map_and_exit_status_decide_pass_or_fail() {
+    // §8.5: results may come as the legacy `{items: [...]}` map; pass/fail is the
+    // exit status only
+    let p = pkg(&[
+        (
+            "Kptfile",
+            &kptfile("p", "pipeline:\n  validators:\n  - image: check\n"),
+        ),
+        ("a.yaml", &cm("a")),
+    ]);
+    let out_text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nresults:\n  items:\n  - message: looks wrong\n    severity: error\n    resourceRef:\n      apiVersion: v1\n      kind: ConfigMap\n      metadata:\n        name: a\n";
+    let out = block_on(render(&p, &Raw(out_text, 0), &RenderOptions::default()));
+    assert_eq!(out.error, None);
+    let r = &out.results.items[0].results;
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].message, "looks wrong");
+    assert_eq!(out.package.files["a.yaml"], cm("a"));
+
+    let out = block_on(render(&p, &Raw(out_text, 1), &RenderOptions::default()));
+    let err = out.error.unwrap();
+    assert!(err.contains("exit code 1"), "{err}");
+    assert_eq!(out.package.files["a.yaml"], cm("a"));
+    assert!(
+        out.package.files["Kptfile"].contains("reason: RenderFailed"),
+        "{}",
+        out.package.files["Kptfile"]
+    );
+}
+
+#[test]
+fn function_output_errors_name_what_is_wrong() {
+    let p = pkg(&[
+        (
+            "Kptfile",
+            &kptfile("p", "pipeline:\n  mutators:\n  - image: bad\n"),
+        ),
+        ("a.yaml", &cm("a")),
+    ]);
+    for (text, want) in [
+        (
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: [\n",
+            "invalid ResourceList",
+        ),
+        (
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- foo: bar\n",
+            "only KRM resources (missing apiVersion)",
+        ),
+        (
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: x\n    annotations:\n      internal.config.kubernetes.io/path: '../../etc/passwd'\n",
+            "path leaves the package",
+        ),
+        (
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: x\n    annotations:\n      internal.config.kubernetes.io/path: '/etc/passwd'\n",
+            "absolute paths are not allowed",
+        ),
+    ] {
+        let out = block_on(render(&p, &Raw(text, 0), &RenderOptions::default()));
+        let err = out.error.unwrap_or_default();
+        assert!(err.contains(want), "{want:?} not in {err:?}");
+        assert_eq!(out.package.files["a.yaml"], cm("a"), "nothing written");
+    }
+}

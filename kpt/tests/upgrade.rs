@@ -389,3 +389,96 @@ fn upgrade_points_kptfile_at_new_upstream() {
     assert!(out.files["a.yaml"].contains("# kpt-merge: /a"));
     assert!(out.files["a.yaml"].contains("k: 2"));
 }
+
+#[test]
+fn custom_resource_lists_are_atomic_not_inferred_by_name() {
+    // §8.4: associative lists come only from the (built-in) schema; a CRD's list of
+    // named items is atomic, so a changed upstream list replaces the local one.
+    let cr = |items: &str| {
+        format!(
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  parts:\n{items}"
+        )
+    };
+    let original = pkg(&[
+        ("Kptfile", KF),
+        ("w.yaml", &cr("  - name: a\n    size: 1\n")),
+    ]);
+    let updated = pkg(&[
+        ("Kptfile", KF),
+        ("w.yaml", &cr("  - name: a\n    size: 2\n")),
+    ]);
+    let local = pkg(&[
+        ("Kptfile", KF),
+        (
+            "w.yaml",
+            &cr("  - name: a\n    size: 1\n  - name: local\n    size: 9\n"),
+        ),
+    ]);
+    let out = upgrade(
+        &local,
+        &original,
+        &updated,
+        UpdateStrategy::ResourceMerge,
+        None,
+    )
+    .unwrap();
+    assert_eq!(out.files["w.yaml"], cr("  - name: a\n    size: 2\n"));
+
+    // the same shape in a built-in kind merges element by element (patch merge key)
+    let pod = |containers: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n{containers}"
+        )
+    };
+    let original = pkg(&[
+        ("Kptfile", KF),
+        ("p.yaml", &pod("  - name: a\n    image: x:1\n")),
+    ]);
+    let updated = pkg(&[
+        ("Kptfile", KF),
+        ("p.yaml", &pod("  - name: a\n    image: x:2\n")),
+    ]);
+    let local = pkg(&[
+        ("Kptfile", KF),
+        (
+            "p.yaml",
+            &pod("  - name: a\n    image: x:1\n  - name: local\n    image: y\n"),
+        ),
+    ]);
+    let out = upgrade(
+        &local,
+        &original,
+        &updated,
+        UpdateStrategy::ResourceMerge,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        out.files["p.yaml"],
+        pod("  - name: a\n    image: x:2\n  - name: local\n    image: y\n")
+    );
+}
+
+#[test]
+fn untouched_local_files_keep_their_exact_text() {
+    // a local file whose resources the merge leaves alone is not re-emitted, even
+    // when its layout is not the emitter's (here: wide sequences, extra spaces)
+    let odd = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: odd\ndata:\n  list:   \"x\"\n";
+    let original = pkg(&[("Kptfile", KF), ("cm.yaml", &cm("c", "1"))]);
+    let updated = pkg(&[("Kptfile", KF), ("cm.yaml", &cm("c", "2"))]);
+    let local = pkg(&[
+        ("Kptfile", KF),
+        ("cm.yaml", &cm("c", "1")),
+        ("odd.yaml", odd),
+    ]);
+    let out = upgrade(
+        &local,
+        &original,
+        &updated,
+        UpdateStrategy::ResourceMerge,
+        None,
+    )
+    .unwrap();
+    assert_eq!(out.files["odd.yaml"], odd);
+    assert_eq!(out.files["cm.yaml"], cm("c", "2"));
+}

@@ -201,3 +201,118 @@ fn heal_by_resource_identity() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a # keep\ndata:\n  x: '1' # one\n"
     );
 }
+
+#[test]
+fn comments_in_flow_collections_are_kept_in_block_style() {
+    let src = "args: [\n  \"--a\", # first flag\n  # about b\n  \"--b\",\n  # trailing\n]\nenv: {A: \"1\", # one\n  B: \"2\"}\nplain: [a, b]\n";
+    let s = yaml::parse_stream(src).unwrap();
+    let out = s.emit();
+    assert_eq!(
+        out,
+        "args:\n- \"--a\" # first flag\n# about b\n- \"--b\"\n# trailing\nenv:\n  A: \"1\" # one\n  B: \"2\"\nplain: [a, b]\n"
+    );
+    // same data, and the block form is stable
+    let again = yaml::parse_stream(&out).unwrap();
+    assert_eq!(
+        yaml::to_json(again.docs[0].root.as_ref().unwrap()),
+        yaml::to_json(s.docs[0].root.as_ref().unwrap())
+    );
+    assert_eq!(again.emit(), out);
+}
+
+#[test]
+fn unsupported_yaml_is_an_error_naming_line_and_construct() {
+    for (src, line, what) in [
+        ("a: 1\n? complex\n: v\n", 2, "complex mapping keys"),
+        ("a: {? x : y}\n", 1, "complex mapping keys"),
+        (
+            "a: [[x, # c\n  y]]\n",
+            1,
+            "comments inside nested flow collections",
+        ),
+        (
+            "a: [\n  # nothing\n]\n",
+            2,
+            "comments inside an empty flow collection",
+        ),
+    ] {
+        let e = yaml::parse_stream(src).unwrap_err();
+        assert_eq!(e.line, line, "{src:?}: {e}");
+        assert!(e.message.contains(what), "{src:?}: {e}");
+        assert!(e.message.contains("not supported"), "{src:?}: {e}");
+    }
+}
+
+/// Inputs the fuzz targets (kpt/fuzz) found: each must parse to an error or round
+/// trip stably (emit parses again to the same data and the same text).
+#[test]
+fn fuzz_regressions_round_trip_or_fail_cleanly() {
+    let cases: &[&[u8]] = &[
+        // a lone CR ended an alias name; it is a line break
+        b"*\0':{\r",
+        b"a: b\rc: d\r",
+        // a vertical tab is content, not white space to trim
+        b"     \x0b    #",
+        b"a: x\xc2\xa0\n",
+        // an empty block scalar at the root must not swallow the comment after it
+        b" \r>-3\n#\x14",
+        b"|+\n\n\n",
+        // deep `- ! - ! …` nesting: the block form must cost no more depth
+        include_bytes!("fuzz_regressions/deep-tagged-sequences.bin"),
+        // `- ! "k":` — the tag belongs to the key, in block and inline form alike
+        include_bytes!("fuzz_regressions/tagged-key-in-sequence.bin"),
+        b"- !!str a: 1\n  b: 2\n- &x c: 3\n",
+    ];
+    for bytes in cases {
+        let text = String::from_utf8_lossy(bytes);
+        let Ok(first) = yaml::parse_stream(&text) else {
+            continue;
+        };
+        let out = first.emit();
+        let second = yaml::parse_stream(&out).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        let data = |s: &yaml::Stream| -> Vec<serde_json::Value> {
+            s.docs
+                .iter()
+                .filter_map(|d| d.root.as_ref())
+                .map(yaml::to_json)
+                .collect()
+        };
+        assert_eq!(data(&first), data(&second), "{text:?}");
+        assert_eq!(second.emit(), out, "{text:?}");
+    }
+    // nesting costs the same depth inline (`- - x`) and in block form, so whatever
+    // parses within the depth limit emits to something that parses again
+    for depth in [60, 120, 127, 128, 200] {
+        let inline = format!("{}x\n", "- ".repeat(depth));
+        let tagged = format!("{}x\n", "- ! ".repeat(depth));
+        for text in [inline, tagged] {
+            match yaml::parse_stream(&text) {
+                Ok(s) => {
+                    let out = s.emit();
+                    let again = yaml::parse_stream(&out)
+                        .unwrap_or_else(|e| panic!("depth {depth}: {e}\n{out}"));
+                    assert_eq!(again.emit(), out);
+                }
+                Err(e) => assert!(e.message.contains("nested too deeply"), "{e}"),
+            }
+        }
+    }
+    let s = yaml::parse_stream("- !!str a: 1\n  b: 2\n").unwrap();
+    let item = &s.docs[0]
+        .root
+        .as_ref()
+        .unwrap()
+        .as_sequence()
+        .unwrap()
+        .items[0];
+    assert_eq!(item.tag, None);
+    let m = item.as_mapping().unwrap();
+    assert_eq!(m.entries[0].key.tag.as_deref(), Some("!!str"));
+    assert_eq!(m.keys().collect::<Vec<_>>(), ["a", "b"]);
+    // a lone CR separates lines like LF does
+    let s = yaml::parse_stream("a: b\rc: d\r").unwrap();
+    assert_eq!(s.emit(), "a: b\nc: d\n");
+    // control characters cannot name anchors, aliases or tags
+    let e = yaml::parse_stream("a: *x\0y\n").unwrap_err();
+    assert!(e.message.contains("control character"), "{e}");
+}

@@ -161,12 +161,30 @@ proptest! {
     fn parser_never_panics_on_yamlish(parts in prop::collection::vec(prop_oneof![
         Just("- "), Just(": "), Just("\n"), Just("  "), Just("#"), Just("'"), Just("\""), Just("|"), Just(">-"),
         Just("["), Just("]"), Just("{"), Just("}"), Just(","), Just("---"), Just("..."), Just("&a"), Just("*a"),
-        Just("!!str"), Just("key"), Just("v"), Just("\\"), Just("?"), Just("\t"),
+        Just("!!str"), Just("key"), Just("v"), Just("\\"), Just("?"), Just("\t"), Just(" # c\n"),
     ], 0..60)) {
         let s: String = parts.concat();
         if let Ok(stream) = yaml::parse_stream(&s) {
             let out = stream.emit();
+            let again = yaml::parse_stream(&out).unwrap_or_else(|e| panic!("re-parse failed: {e}\ninput:\n{s:?}\nemitted:\n{out:?}"));
+            // and emitting is stable from there on
+            prop_assert_eq!(again.emit(), out, "input: {:?}", s);
+        }
+    }
+
+    #[test]
+    fn parser_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        // what the fuzz target does, on the stable toolchain
+        let s = String::from_utf8_lossy(&bytes);
+        if let Ok(stream) = yaml::parse_stream(&s) {
+            for d in &stream.docs {
+                if let Some(r) = &d.root {
+                    let _ = yaml::to_json(r);
+                }
+            }
+            let out = stream.emit();
             yaml::parse_stream(&out).unwrap_or_else(|e| panic!("re-parse failed: {e}\ninput:\n{s:?}\nemitted:\n{out:?}"));
         }
+        let _ = yaml::parse_document(&s);
     }
 }

@@ -269,7 +269,22 @@ fn merge_package_dir(
     let dest = read(local)?;
     let orig = read(original)?;
     let upd = read(updated)?;
-    let merged = merge_resources(dest, orig, upd)?;
+    // a local file whose resources all come out of the merge unchanged keeps its text
+    let mut local_counts: HashMap<String, usize> = HashMap::new();
+    for n in &dest {
+        *local_counts.entry(package::file_of(n, dir)?).or_default() += 1;
+    }
+    let merged = merge_resources_marked(dest, orig, upd)?;
+    let mut changed: BTreeSet<String> = BTreeSet::new();
+    let mut merged_counts: HashMap<String, usize> = HashMap::new();
+    for (n, unchanged) in &merged {
+        let f = package::file_of(n, dir)?;
+        if !unchanged {
+            changed.insert(f.clone());
+        }
+        *merged_counts.entry(f).or_default() += 1;
+    }
+    let merged: Vec<Node> = merged.into_iter().map(|(n, _)| n).collect();
     // rewrite the local yaml files of this dir
     let old_local: Vec<String> = local
         .own_files(dir)
@@ -284,16 +299,14 @@ fn merge_package_dir(
         }
     }
     for (p, docs) in grouped {
+        let untouched = !changed.contains(&p)
+            && local.files.contains_key(&p)
+            && local_counts.get(&p) == merged_counts.get(&p);
+        if untouched {
+            continue;
+        }
         let text = package::emit_file(&p, docs)?;
-        let unchanged = local.files.get(&p).is_some_and(|orig| {
-            *orig == text
-                || package::read_file(&p, orig, &p)
-                    .ok()
-                    .and_then(|items| package::emit_file(&p, items).ok())
-                    .as_deref()
-                    == Some(text.as_str())
-        });
-        if !unchanged {
+        if local.files.get(&p) != Some(&text) {
             files.insert(p, text);
         }
     }
@@ -360,6 +373,19 @@ pub fn merge_resources(
     original: Vec<Node>,
     updated: Vec<Node>,
 ) -> Result<Vec<Node>> {
+    Ok(merge_resources_marked(dest, original, updated)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect())
+}
+
+/// [`merge_resources`], each result marked `true` when it is the local resource
+/// unchanged.
+fn merge_resources_marked(
+    dest: Vec<Node>,
+    original: Vec<Node>,
+    updated: Vec<Node>,
+) -> Result<Vec<(Node, bool)>> {
     let (dorder, dmap) = index_by_identity(dest, "local")?;
     let (_, omap) = index_by_identity(original, "original")?;
     let (uorder, umap) = index_by_identity(updated, "updated")?;
@@ -377,14 +403,14 @@ pub fn merge_resources(
     for id in ids {
         let (o, u, d) = (omap.get(&id), umap.get(&id), dmap.get(&id));
         let result = match (o, u, d) {
-            (None, None, Some(d)) => Some(d.clone()),
-            (None, Some(u), None) => Some(u.clone()),
+            (None, None, Some(d)) => Some((d.clone(), true)),
+            (None, Some(u), None) => Some((u.clone(), false)),
             (_, None, None) => None,
             (Some(o), None, Some(d)) => {
                 if comparable_text(d) == comparable_text(o) {
                     None
                 } else {
-                    Some(d.clone())
+                    Some((d.clone(), true))
                 }
             }
             (Some(_), Some(_), None) => None,
@@ -401,7 +427,8 @@ pub fn merge_resources(
                         resource::set_annotation(&mut m, k, v);
                     }
                 }
-                Some(m)
+                let unchanged = m == *d;
+                Some((m, unchanged))
             }
         };
         if let Some(r) = result {

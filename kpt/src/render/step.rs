@@ -75,8 +75,8 @@ pub(crate) async fn run_pipeline(
         }
     }
     for f in &pipeline.mutators {
-        match run_step(f, Phase::Mutator, &pp, &input, evaluator, opts, rec).await {
-            Ok(out) => input = out,
+        match run_step(f, Phase::Mutator, &pp, &mut input, evaluator, opts, rec).await {
+            Ok(()) => {}
             Err(msg) => {
                 for n in &mut input {
                     resource::remove_annotation(n, resource::KPT_RESOURCE_ID);
@@ -88,7 +88,8 @@ pub(crate) async fn run_pipeline(
         }
     }
     for f in &pipeline.validators {
-        if let Err(msg) = run_step(f, Phase::Validator, &pp, &input, evaluator, opts, rec).await {
+        if let Err(msg) = run_step(f, Phase::Validator, &pp, &mut input, evaluator, opts, rec).await
+        {
             return Err(fail(msg, input));
         }
     }
@@ -135,17 +136,17 @@ fn config_from_map(map: &std::collections::BTreeMap<String, String>) -> Node {
     cm
 }
 
-/// Run one function; returns the new full resource list (mutators) or the input
-/// (validators).
+/// Run one function: a mutator replaces `input` with its output, a validator leaves
+/// it as it was. On failure `input` holds the resources as they were before the step.
 async fn run_step(
     f: &Function,
     phase: Phase,
     pp: &str,
-    input: &[Node],
+    input: &mut Vec<Node>,
     evaluator: &dyn Evaluator,
     opts: &RenderOptions,
     rec: &mut Records,
-) -> Result<Vec<Node>, String> {
+) -> Result<(), String> {
     let mut record = PipelineStepResult {
         name: f.name.clone(),
         image: f.image.clone(),
@@ -201,33 +202,30 @@ async fn run_step(
         None
     };
 
-    // selection
+    // selection: with selectors the selected resources are copies (merged back
+    // later); without, every resource is sent and the ids are stamped in place
     let with_selectors =
         f.selectors.iter().any(|s| !s.is_empty()) || f.exclude.iter().any(|s| !s.is_empty());
-    let mut all: Vec<Node> = input.to_vec();
-    if with_selectors {
+    let mut all: Vec<Node> = Vec::new();
+    let selected_idx: Vec<usize>;
+    let wire = if with_selectors {
+        all = input.clone();
         select::stamp_ids(&mut all);
-    }
-    let selected_idx = select::select(&all, &f.selectors, &f.exclude);
-    let mut selected: Vec<Node> = if with_selectors {
-        selected_idx.iter().map(|&i| all[i].clone()).collect()
+        selected_idx = select::select(&all, &f.selectors, &f.exclude);
+        let mut selected: Vec<Node> = selected_idx.iter().map(|&i| all[i].clone()).collect();
+        stamp_call_ids(selected.iter_mut());
+        resource::resource_list_yaml(&selected, function_config.as_ref(), &[])
     } else {
-        std::mem::take(&mut all)
+        selected_idx = (0..input.len()).collect();
+        stamp_call_ids(input.iter_mut());
+        let wire = resource::resource_list_yaml(input.iter(), function_config.as_ref(), &[]);
+        for n in input.iter_mut() {
+            resource::remove_annotation(n, ID);
+            resource::remove_annotation(n, LEGACY_ID);
+        }
+        wire
     };
-    // ids for comment/order copy-back: id → position in `input`
-    let mut originals: HashMap<String, &Node> = HashMap::new();
-    for (i, n) in selected.iter_mut().enumerate() {
-        let id = (i + 1).to_string();
-        resource::set_annotation(n, ID, &id);
-        resource::set_annotation(n, LEGACY_ID, &id);
-        originals.insert(id, &input[selected_idx[i]]);
-    }
-    let rl = ResourceList {
-        items: selected,
-        function_config,
-        results: Vec::new(),
-    };
-    let wire = rl.to_yaml();
+    drop(function_config);
     let out: EvalOutput = match evaluator.evaluate(&function, wire.as_bytes()).await {
         Ok(o) => o,
         Err(e) => {
@@ -244,7 +242,7 @@ async fn run_step(
     fn_result.exit_code = out.exit_code;
     record.stderr = stderr.clone();
     record.exit_code = out.exit_code;
-    let text = String::from_utf8_lossy(&out.resource_list).to_string();
+    let text = String::from_utf8_lossy(&out.resource_list);
     let parsed = ResourceList::from_yaml(&text);
     if let Ok(rl) = &parsed {
         fn_result.results = rl.results.clone();
@@ -284,8 +282,14 @@ async fn run_step(
             .collect();
         push_record(rec, phase, record);
         rec.results.items.push(fn_result);
-        return Ok(input.to_vec());
+        return Ok(());
     }
+    // ids for comment/order copy-back: id → the resource before the call
+    let originals: HashMap<String, &Node> = selected_idx
+        .iter()
+        .enumerate()
+        .map(|(i, &at)| ((i + 1).to_string(), &input[at]))
+        .collect();
     let config_dir = if f.config_path.is_empty() {
         String::new()
     } else {
@@ -308,10 +312,20 @@ async fn run_step(
         .collect();
     push_record(rec, phase, record);
     rec.results.items.push(fn_result);
-    if with_selectors {
-        Ok(select::merge_back(all, &selected_idx, output))
+    *input = if with_selectors {
+        select::merge_back(all, &selected_idx, output)
     } else {
-        Ok(output)
+        output
+    };
+    Ok(())
+}
+
+/// The `internal.config.kubernetes.io/id` (and legacy) of each resource sent: 1, 2, …
+fn stamp_call_ids<'a>(items: impl Iterator<Item = &'a mut Node>) {
+    for (i, n) in items.enumerate() {
+        let id = (i + 1).to_string();
+        resource::set_annotation(n, ID, &id);
+        resource::set_annotation(n, LEGACY_ID, &id);
     }
 }
 

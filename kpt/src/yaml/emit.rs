@@ -7,7 +7,9 @@ use super::{Document, Stream};
 
 /// Emit a whole stream.
 pub fn emit_stream(s: &Stream) -> String {
-    let mut out = String::new();
+    // most kpt files are a few hundred bytes to a few KiB: start big enough to skip
+    // the first rounds of regrowth
+    let mut out = String::with_capacity(1024);
     for (i, d) in s.docs.iter().enumerate() {
         emit_document_into(d, i > 0, &mut out);
     }
@@ -38,7 +40,7 @@ pub fn emit_document_into(d: &Document, separator: bool, out: &mut String) {
 
 /// Emit a node as a document body.
 pub fn emit_node(n: &Node) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(1024);
     emit_root(n, &mut out);
     out
 }
@@ -215,8 +217,22 @@ pub fn emit_items(items: &[Node], indent: usize, out: &mut String) {
     sequence_items(items, indent, false, out);
 }
 
-fn sequence_items(items: &[Node], indent: usize, inline_first: bool, out: &mut String) {
-    for (i, item) in items.iter().enumerate() {
+/// [`emit_items`] over borrowed nodes (no need to collect them into a slice).
+pub fn emit_item_refs<'a>(
+    items: impl IntoIterator<Item = &'a Node>,
+    indent: usize,
+    out: &mut String,
+) {
+    sequence_items(items, indent, false, out);
+}
+
+fn sequence_items<'a>(
+    items: impl IntoIterator<Item = &'a Node>,
+    indent: usize,
+    inline_first: bool,
+    out: &mut String,
+) {
+    for (i, item) in items.into_iter().enumerate() {
         let first_inline = i == 0 && inline_first;
         if !first_inline {
             head(&item.comments.head, indent, out);
@@ -308,6 +324,14 @@ fn block_scalar(s: &Scalar, comment: Option<&str>, indent: usize, out: &mut Stri
         }
     }
     let v = &s.value;
+    if v.bytes().all(|b| b == b'\n') {
+        // a block without a content line takes its indentation from whatever line
+        // comes next (at the document root: any line): write it quoted instead
+        double_quote(v, out);
+        line_comment(comment, out);
+        out.push('\n');
+        return;
+    }
     let (chomp, body) = if let Some(b) = v.strip_suffix('\n') {
         if b.ends_with('\n') || b.is_empty() {
             ("+", b)
@@ -483,6 +507,9 @@ fn plain_safe_in(s: &str, flow: bool) -> bool {
         return false;
     }
     for (i, &c) in b.iter().enumerate() {
+        if !SPECIAL[c as usize] {
+            continue;
+        }
         match c {
             0..=0x1f | 0x7f => return false,
             b':' if matches!(b.get(i + 1), Some(b' ' | b'\t')) => return false,
@@ -494,3 +521,22 @@ fn plain_safe_in(s: &str, flow: bool) -> bool {
     }
     true
 }
+
+/// Bytes that need a closer look inside a plain scalar.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[0x7f] = true;
+    t[b':' as usize] = true;
+    t[b'#' as usize] = true;
+    t[b',' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t
+};

@@ -2,7 +2,7 @@
 //! order, quoting and block styles, multi-document files.
 //!
 //! `parse` → edit the [`Node`] tree → `emit`. Unchanged kpt-formatted input re-emits
-//! byte for byte. [`heal`] restores comments (and order, and styles) that a function
+//! byte for byte. [`heal()`] restores comments (and order, and styles) that a function
 //! dropped, by field path.
 
 pub mod emit;

@@ -1,8 +1,12 @@
 //! A YAML parser that keeps comments, blank lines, key order and scalar styles.
 //!
 //! Block and flow collections, plain/quoted/block scalars, anchors, aliases and tags
-//! (kept as written), multi-document streams with `---` and `...`. Complex keys
-//! (`? `) and directives other than being skipped are not supported.
+//! (kept as written), multi-document streams with `---` and `...`.
+//!
+//! Limits, each a [`YamlError`] naming the line and the construct, never a silent
+//! loss: complex keys (`? `); comments inside a flow collection nested in another
+//! flow collection or inside an empty one. A flow collection with comments at block
+//! level becomes a block collection that keeps them (flow style is one line).
 
 use super::node::{Entry, Mapping, Node, Scalar, ScalarStyle, Sequence, Value};
 use super::{Document, Stream, YamlError};
@@ -14,7 +18,8 @@ pub fn parse_stream(text: &str) -> Result<Stream> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let owned;
     let text = if text.contains('\r') {
-        owned = text.replace("\r\n", "\n");
+        // CR LF and a lone CR are both line breaks
+        owned = text.replace("\r\n", "\n").replace('\r', "\n");
         owned.as_str()
     } else {
         text
@@ -26,6 +31,10 @@ pub fn parse_stream(text: &str) -> Result<Stream> {
         line: 1,
         line_start: 0,
         depth: 0,
+        flow_level: 0,
+        entries: Vec::new(),
+        items: Vec::new(),
+        eol: std::cell::Cell::new((usize::MAX, 0)),
     };
     p.stream()
 }
@@ -50,6 +59,9 @@ pub fn parse_document(text: &str) -> Result<Document> {
 
 const MAX_DEPTH: usize = 128;
 
+/// YAML's white space (other Unicode spaces are content).
+const YAML_SPACE: [char; 2] = [' ', '\t'];
+
 struct Parser<'a> {
     src: &'a [u8],
     text: &'a str,
@@ -57,6 +69,15 @@ struct Parser<'a> {
     line: usize,
     line_start: usize,
     depth: usize,
+    /// How many flow collections enclose the cursor.
+    flow_level: usize,
+    /// Entries of the block mappings being parsed (innermost last).
+    entries: Vec<Entry>,
+    /// Items of the block sequences being parsed (innermost last).
+    items: Vec<Node>,
+    /// The last line end found: `(from, end)` where `end` is the first `\n` at or
+    /// after `from` (or the input's length); valid for any position in `from..=end`.
+    eol: std::cell::Cell<(usize, usize)>,
 }
 
 /// What follows at block level: the comment lines (not consumed) and the next content line.
@@ -101,14 +122,25 @@ impl<'a> Parser<'a> {
 
     /// Move to the start of the next line (or the end).
     fn next_line(&mut self) {
-        while let Some(b) = self.peek() {
-            self.pos += 1;
-            if b == b'\n' {
-                self.line += 1;
-                self.line_start = self.pos;
-                return;
-            }
+        let end = self.line_end();
+        if end < self.src.len() {
+            self.pos = end + 1;
+            self.line += 1;
+            self.line_start = self.pos;
+        } else {
+            self.pos = self.src.len();
         }
+    }
+
+    /// The offset of the `\n` ending the cursor's line (or the input's length).
+    fn line_end(&self) -> usize {
+        let (from, end) = self.eol.get();
+        if from <= self.pos && self.pos <= end {
+            return end;
+        }
+        let end = find_newline(self.src, self.pos);
+        self.eol.set((self.pos, end));
+        end
     }
 
     fn seek_line(&mut self, start: usize, line: usize) {
@@ -118,11 +150,8 @@ impl<'a> Parser<'a> {
     }
 
     fn rest_of_line(&self) -> &'a str {
-        let end = self.src[self.pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.src.len(), |i| self.pos + i);
-        &self.text[self.pos..end]
+        let end = self.line_end().min(self.src.len());
+        self.text.get(self.pos..end).unwrap_or("")
     }
 
     fn is_marker_line(src: &[u8], start: usize) -> bool {
@@ -138,9 +167,9 @@ impl<'a> Parser<'a> {
         let (mut pos, mut line) = if self.pos == self.line_start {
             (self.pos, self.line)
         } else {
-            match self.src[self.pos..].iter().position(|&b| b == b'\n') {
-                Some(i) => (self.pos + i + 1, self.line + 1),
-                None => (self.src.len(), self.line),
+            match self.line_end() {
+                e if e < self.src.len() => (e + 1, self.line + 1),
+                _ => (self.src.len(), self.line),
             }
         };
         loop {
@@ -156,12 +185,10 @@ impl<'a> Parser<'a> {
                 i += 1;
             }
             let indent = i - pos;
-            let end = self.src[i..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(self.src.len(), |e| i + e);
+            let end = find_newline(self.src, i);
+            self.eol.set((pos, end));
             let rest = &self.text[i..end];
-            let trimmed = rest.trim_end();
+            let trimmed = rest.trim_end_matches(YAML_SPACE);
             if trimmed.is_empty() {
                 comments.push((String::new(), 0));
             } else if trimmed.starts_with('#') {
@@ -210,7 +237,7 @@ impl<'a> Parser<'a> {
                 {
                     let _ = indent;
                     let _ = (start, line);
-                    doc.root = Some(self.block(-1, 0)?);
+                    doc.root = Some(self.block(-1)?);
                 }
             }
             // trailing comments up to the next marker / EOF
@@ -307,15 +334,18 @@ impl<'a> Parser<'a> {
 
     /// Parse a block node whose content line is found by lookahead from the current
     /// line start. Comment lines before it become the node's (or first entry's) head.
-    fn block(&mut self, parent_indent: isize, _unused: usize) -> Result<Node> {
+    fn block(&mut self, parent_indent: isize) -> Result<Node> {
         let la = self.lookahead()?;
+        self.block_at(la, parent_indent)
+    }
+
+    /// [`Parser::block`] with the lookahead already taken from the current line start.
+    fn block_at(&mut self, la: Lookahead, parent_indent: isize) -> Result<Node> {
         let Some((start, indent, line)) = la.content else {
             return Ok(Node::null());
         };
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return self.err("document is nested too deeply");
-        }
+        // nesting is counted once per value (in `value`), so a block collection and
+        // its inline form (`- - x`) cost the same depth
         let head: Vec<String> = la.comments.into_iter().map(|(c, _)| c).collect();
         self.seek_line(start, line);
         self.pos += indent;
@@ -335,7 +365,6 @@ impl<'a> Parser<'a> {
                 n
             }
         };
-        self.depth -= 1;
         if node.line == 0 {
             node.line = line;
         }
@@ -404,6 +433,9 @@ impl<'a> Parser<'a> {
     fn mapping(&mut self, indent: usize, mut head: Vec<String>) -> Result<Node> {
         let line = self.line;
         let mut m = Mapping::default();
+        // entries gather on a shared stack and move into a vector of the exact size
+        // at the end (fewer, smaller allocations than growing one per mapping)
+        let base = self.entries.len();
         loop {
             // cursor at the key, column == indent
             let key_line = self.line;
@@ -417,7 +449,7 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             let (value, key_comment) = self.value(indent as isize, true, false)?;
             key.comments.line = key_comment;
-            m.entries.push(Entry { key, value });
+            self.entries.push(Entry { key, value });
             // next entry?
             let la = self.lookahead()?;
             match la.content {
@@ -445,6 +477,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+        m.entries = self.entries.drain(base..).collect();
         let mut n = Node::new(Value::Mapping(m));
         n.line = line;
         Ok(n)
@@ -477,6 +510,7 @@ impl<'a> Parser<'a> {
     fn sequence(&mut self, indent: usize, mut head: Vec<String>) -> Result<Node> {
         let line = self.line;
         let mut s = Sequence::default();
+        let base = self.items.len();
         loop {
             // cursor at `-`
             let item_line = self.line;
@@ -489,7 +523,7 @@ impl<'a> Parser<'a> {
             if item.line == 0 {
                 item.line = item_line;
             }
-            s.items.push(item);
+            self.items.push(item);
             let la = self.lookahead()?;
             match la.content {
                 Some((start, ind, l)) if ind == indent && !la.marker => {
@@ -517,6 +551,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+        s.items = self.items.drain(base..).collect();
         let mut n = Node::new(Value::Sequence(s));
         n.line = line;
         Ok(n)
@@ -532,7 +567,9 @@ impl<'a> Parser<'a> {
                 let Some(i) = find_plain_colon(rest) else {
                     return self.err("could not find expected ':'");
                 };
-                let k = self.text[self.pos..self.pos + i].trim_end().to_string();
+                let k = self.text[self.pos..self.pos + i]
+                    .trim_end_matches(YAML_SPACE)
+                    .to_string();
                 self.pos += i;
                 Node::plain(k)
             }
@@ -549,11 +586,11 @@ impl<'a> Parser<'a> {
         loop {
             match self.peek() {
                 Some(b'!') => {
-                    let t = self.word();
+                    let t = self.word()?;
                     tag = Some(t);
                 }
                 Some(b'&') => {
-                    let a = self.word();
+                    let a = self.word()?;
                     anchor = Some(a[1..].to_string());
                 }
                 _ => return Ok((tag, anchor)),
@@ -562,7 +599,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn word(&mut self) -> String {
+    /// An anchor, alias or tag (indicator included).
+    fn word(&mut self) -> Result<String> {
         let start = self.pos;
         while let Some(b) = self.peek() {
             if matches!(b, b' ' | b'\t' | b'\n' | b',' | b']' | b'}') {
@@ -570,7 +608,15 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
         }
-        self.text[start..self.pos].to_string()
+        let w = &self.text[start..self.pos];
+        if w.chars().any(char::is_control) {
+            return Err(YamlError::new(
+                self.line,
+                start - self.line_start + 1,
+                "found a control character in an anchor, alias or tag",
+            ));
+        }
+        Ok(w.to_string())
     }
 
     /// Parse the value after `key:` or `- ` (or a document root). Returns the node and,
@@ -597,7 +643,8 @@ impl<'a> Parser<'a> {
         inline_map_ok: bool,
     ) -> Result<(Node, Option<String>)> {
         self.skip_spaces();
-        let (tag, anchor) = self.props()?;
+        let props_start = self.pos;
+        let (mut tag, mut anchor) = self.props()?;
         let mut node;
         let mut key_comment = None;
         let start_col = self.col();
@@ -618,7 +665,7 @@ impl<'a> Parser<'a> {
                     _ => false,
                 };
                 node = if child {
-                    self.block(parent_indent, 0)?
+                    self.block_at(la, parent_indent)?
                 } else {
                     Node::null()
                 };
@@ -630,7 +677,7 @@ impl<'a> Parser<'a> {
                 }
             }
             Some(b'*') => {
-                let w = self.word();
+                let w = self.word()?;
                 node = Node::new(Value::Alias(w[1..].to_string()));
                 self.end_of_value(&mut node)?;
             }
@@ -644,7 +691,11 @@ impl<'a> Parser<'a> {
             Some(_) => {
                 let has_key = self.line_has_key()?;
                 if inline_map_ok && has_key {
-                    node = self.mapping(start_col, Vec::new())?;
+                    // properties before an implicit key belong to the key (`- !t k: v`),
+                    // as the emitter writes them
+                    self.pos = props_start;
+                    (tag, anchor) = (None, None);
+                    node = self.mapping(props_start - self.line_start, Vec::new())?;
                 } else {
                     if has_key {
                         return self.err("mapping values are not allowed in this context");
@@ -685,7 +736,9 @@ impl<'a> Parser<'a> {
     fn plain(&mut self, parent_indent: isize) -> Result<Node> {
         let line = self.line;
         let first = self.plain_line_end();
-        let mut value = self.text[self.pos..first].trim_end().to_string();
+        let mut value = self.text[self.pos..first]
+            .trim_end_matches(YAML_SPACE)
+            .to_string();
         self.pos = first;
         // continuation lines
         loop {
@@ -728,7 +781,7 @@ impl<'a> Parser<'a> {
                         break;
                     }
                     let end = self.plain_line_end();
-                    let piece = self.text[self.pos..end].trim_end();
+                    let piece = self.text[self.pos..end].trim_end_matches(YAML_SPACE);
                     if blanks == 0 {
                         value.push(' ');
                     } else {
@@ -770,6 +823,7 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let mut out = String::new();
         let mut multiline = false;
+        let mut escaped = false;
         loop {
             let Some(b) = self.peek() else {
                 return Err(YamlError::new(
@@ -784,6 +838,7 @@ impl<'a> Parser<'a> {
                     break;
                 }
                 b'\\' => {
+                    escaped = true;
                     self.pos += 1;
                     let Some(e) = self.peek() else {
                         return self.err("found unexpected end of stream in an escape");
@@ -848,7 +903,8 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let raw = if multiline {
+        // the source text is kept only where the emitter would write it differently
+        let raw = if multiline || (!escaped && !needs_escape(&out)) {
             None
         } else {
             Some(self.text[start..self.pos].to_string())
@@ -925,7 +981,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let raw = if multiline {
+        let raw = if multiline || !needs_escape(&out) {
             None
         } else {
             Some(self.text[start..self.pos].to_string())
@@ -1057,14 +1113,24 @@ impl<'a> Parser<'a> {
         if self.depth > MAX_DEPTH {
             return self.err("document is nested too deeply");
         }
+        self.flow_level += 1;
+        let r = self.flow_inner(parent_indent);
+        self.flow_level -= 1;
+        self.depth -= 1;
+        r
+    }
+
+    fn flow_inner(&mut self, parent_indent: isize) -> Result<Node> {
         let line = self.line;
         let open = self.peek();
         self.pos += 1;
         let close = if open == Some(b'[') { b']' } else { b'}' };
         let mut items: Vec<Node> = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
+        let mut comments: Vec<FlowComment> = Vec::new();
+        let done = |items: &Vec<Node>, entries: &Vec<Entry>| items.len() + entries.len();
         loop {
-            self.flow_space()?;
+            self.flow_gap(done(&items, &entries), &mut comments);
             match self.peek() {
                 None => {
                     return self
@@ -1074,13 +1140,16 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     break;
                 }
+                Some(b'?') if Self::is_blank_or_eol(self.peek_at(1)) => {
+                    return self.err("complex mapping keys (`? `) are not supported");
+                }
                 _ => {}
             }
             let first = self.flow_scalar_or_collection(parent_indent)?;
-            self.flow_space()?;
+            self.flow_gap(done(&items, &entries), &mut comments);
             if self.peek() == Some(b':') {
                 self.pos += 1;
-                self.flow_space()?;
+                self.flow_gap(done(&items, &entries), &mut comments);
                 let v = if matches!(self.peek(), Some(b',')) || self.peek() == Some(close) {
                     Node::null()
                 } else {
@@ -1111,7 +1180,7 @@ impl<'a> Parser<'a> {
             } else {
                 items.push(first);
             }
-            self.flow_space()?;
+            self.flow_gap(done(&items, &entries), &mut comments);
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b) if b == close => {}
@@ -1121,7 +1190,6 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        self.depth -= 1;
         let mut n = if close == b']' {
             Node::new(Value::Sequence(Sequence {
                 items,
@@ -1136,21 +1204,46 @@ impl<'a> Parser<'a> {
             }))
         };
         n.line = line;
+        if let Some(c) = comments.first() {
+            // A flow collection is written on one line, where comments cannot go: one
+            // with comments becomes a block collection that keeps them.
+            let unsupported = if self.flow_level > 1 {
+                Some("comments inside nested flow collections are not supported")
+            } else if done_of(&n) == 0 {
+                Some("comments inside an empty flow collection are not supported")
+            } else {
+                None
+            };
+            if let Some(msg) = unsupported {
+                return Err(YamlError::new(c.line, c.column, msg));
+            }
+            attach_flow_comments(&mut n, comments);
+        }
         Ok(n)
     }
 
-    fn flow_space(&mut self) -> Result<()> {
+    /// Skip blanks, line breaks and comments between flow tokens, recording each
+    /// comment with the number of items completed before it.
+    fn flow_gap(&mut self, done: usize, out: &mut Vec<FlowComment>) {
+        let mut crossed = false;
         loop {
             match self.peek() {
                 Some(b' ' | b'\t') => self.pos += 1,
-                Some(b'\n') => self.next_line(),
-                Some(b'#') => {
-                    // comments inside flow collections are dropped
-                    while !self.at_eol() {
-                        self.pos += 1;
-                    }
+                Some(b'\n') => {
+                    self.next_line();
+                    crossed = true;
                 }
-                _ => return Ok(()),
+                Some(b'#') => {
+                    out.push(FlowComment {
+                        text: self.rest_of_line().trim_end().to_string(),
+                        same_line: !crossed,
+                        after: done,
+                        line: self.line,
+                        column: self.col() + 1,
+                    });
+                    self.pos = self.line_end();
+                }
+                _ => return,
             }
         }
     }
@@ -1162,7 +1255,7 @@ impl<'a> Parser<'a> {
             Some(b'"') => self.double_quoted(parent_indent)?,
             Some(b'\'') => self.single_quoted(parent_indent)?,
             Some(b'*') => {
-                let w = self.word();
+                let w = self.word()?;
                 Node::new(Value::Alias(w[1..].to_string()))
             }
             _ => {
@@ -1185,7 +1278,9 @@ impl<'a> Parser<'a> {
                     }
                     self.pos += 1;
                 }
-                let s = self.text[start..self.pos].trim().to_string();
+                let s = self.text[start..self.pos]
+                    .trim_matches(YAML_SPACE)
+                    .to_string();
                 if s.is_empty() {
                     return self.err("did not find expected node content in a flow collection");
                 }
@@ -1202,6 +1297,71 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// A comment found inside a flow collection.
+struct FlowComment {
+    text: String,
+    /// On the line where the previous item ended (its line comment).
+    same_line: bool,
+    /// Items completed before it.
+    after: usize,
+    line: usize,
+    column: usize,
+}
+
+fn done_of(n: &Node) -> usize {
+    match &n.value {
+        Value::Sequence(s) => s.items.len(),
+        Value::Mapping(m) => m.entries.len(),
+        _ => 0,
+    }
+}
+
+/// Turn a (non-empty) flow collection into a block one carrying its comments: a
+/// comment on the line where an item ended is that item's line comment, others are
+/// head lines of the next item, or foot lines after the last.
+fn attach_flow_comments(n: &mut Node, comments: Vec<FlowComment>) {
+    for c in comments {
+        match &mut n.value {
+            Value::Sequence(s) => {
+                s.flow = false;
+                attach_one(c, &mut s.items, &mut s.foot);
+            }
+            Value::Mapping(m) => {
+                m.flow = false;
+                // an entry's line comment sits on its value, head lines on its key
+                if c.same_line
+                    && c.after > 0
+                    && let Some(e) = m.entries.get_mut(c.after - 1)
+                    && e.value.comments.line.is_none()
+                {
+                    e.value.comments.line = Some(c.text);
+                    continue;
+                }
+                match m.entries.get_mut(c.after) {
+                    Some(e) => e.key.comments.head.push(c.text),
+                    None => m.foot.push(c.text),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn attach_one(c: FlowComment, items: &mut [Node], foot: &mut Vec<String>) {
+    if c.same_line
+        && c.after > 0
+        && let Some(prev) = items.get_mut(c.after - 1)
+        && prev.comments.line.is_none()
+    {
+        prev.comments.line = Some(c.text);
+        return;
+    }
+    match items.get_mut(c.after) {
+        Some(next) => next.comments.head.push(c.text),
+        None => foot.push(c.text),
+    }
+}
+
 enum Kind {
     Sequence,
     Mapping,
@@ -1210,6 +1370,37 @@ enum Kind {
 
 fn push_doc(docs: &mut Vec<Document>, doc: Document) {
     docs.push(doc);
+}
+
+/// The offset of the first `\n` at or after `from`, or `src.len()`; eight bytes at
+/// a time.
+fn find_newline(src: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(chunk) = src.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ (ONES * u64::from(b'\n'));
+        let zero = x.wrapping_sub(ONES) & !x & HIGH;
+        if zero != 0 {
+            return i + (zero.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < src.len() {
+        if src[i] == b'\n' {
+            return i;
+        }
+        i += 1;
+    }
+    src.len()
+}
+
+/// Whether the emitter would escape (or switch quotes for) a character of `v`: then
+/// a quoted scalar's source text must be kept to re-emit it as written.
+fn needs_escape(v: &str) -> bool {
+    v.chars().any(|c| c.is_control() || c == '\u{feff}')
 }
 
 fn utf8_len(b: u8) -> usize {
@@ -1317,6 +1508,10 @@ pub(crate) fn decode_quoted(raw: &str) -> Option<String> {
         line: 1,
         line_start: 0,
         depth: 0,
+        flow_level: 0,
+        entries: Vec::new(),
+        items: Vec::new(),
+        eol: std::cell::Cell::new((usize::MAX, 0)),
     };
     let n = match raw.as_bytes().first()? {
         b'"' => p.double_quoted(-1).ok()?,
