@@ -143,6 +143,12 @@ async fn main() {
         println!("discovery benchmark: run with `cargo bench -p porch-git --bench discovery`");
         return;
     }
+    println!(
+        "load average at start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("srv");
     std::fs::create_dir_all(&root).unwrap();
@@ -164,12 +170,14 @@ async fn main() {
     });
 
     let mut ours = Vec::new();
+    let mut opens = Vec::new();
     let mut theirs = Vec::new();
     let mut last = None;
     for i in 0..3 {
         let cache = tmp.path().join(format!("cache{i}"));
         let t = Instant::now();
         let repo = GitRepository::open(cfg.clone(), &cache).await.unwrap();
+        opens.push(t.elapsed());
         let revs = repo.list().await.unwrap();
         ours.push(t.elapsed());
         assert_eq!(revs.len(), PACKAGES * (REVISIONS + 1));
@@ -182,6 +190,11 @@ async fn main() {
         PACKAGES * (REVISIONS + 1),
         o,
         ours
+    );
+    println!(
+        "  of which open (fresh cache, fetch): {:?} (runs {:?})",
+        median(opens.clone()),
+        opens
     );
     println!(
         "baseline git clone --mirror + for-each-ref + ls-tree -r: {:?} (runs {:?})",
@@ -213,6 +226,31 @@ async fn main() {
         "no-change refresh on loopback: median {:?}, p95 {:?} (target < 50ms)",
         median(refresh),
         sorted[sorted.len() * 95 / 100]
+    );
+    // The floor set by the server: one ref advertisement from `git http-backend`
+    // (a no-change refresh is that one request plus reading the packed refs).
+    let mut floor = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let ok = Command::new("git")
+            .args([
+                "-c",
+                "http.extraHeader=Authorization: Basic bmVwaGlvOnNlY3JldA==",
+                "ls-remote",
+                "-q",
+                &url,
+            ])
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        floor.push(t.elapsed());
+    }
+    println!(
+        "  reference: `git ls-remote` of the same URL (same single request): median {:?}",
+        median(floor)
     );
 
     // Memory: open many small repositories and hold them.

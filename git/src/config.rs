@@ -125,6 +125,101 @@ impl RepoConfig {
     }
 }
 
+/// A PEM bundle of CA certificates to trust for the repository's HTTPS server
+/// (upstream: secret `<namespace>-ca-bundle`, key `ca.crt`, with `--use-user-cabundle`).
+/// Trusted in addition to the system roots, by gix and by the git CLI.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaBundle {
+    pem: String,
+}
+
+impl CaBundle {
+    /// A bundle from PEM text (one or more `CERTIFICATE` blocks).
+    pub fn from_pem(pem: impl Into<String>) -> Self {
+        CaBundle { pem: pem.into() }
+    }
+
+    /// The PEM text.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+}
+
+impl std::fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaBundle")
+            .field("bytes", &self.pem.len())
+            .finish()
+    }
+}
+
+/// Upstream's retryable push errors (`--retryable-git-errors` adds to them).
+pub const RETRYABLE_GIT_ERRORS: &[&str] = &[
+    "remote ref",
+    "failed to update ref",
+    "pre-receive hook declined",
+    "non-fast-forward update",
+    "stale file handle",
+    "unable to migrate objects to permanent storage",
+    "failed to lock",
+    "broken pipe",
+    "status code: 500",
+    // The git CLI's wording of the last two (upstream's strings come from go-git).
+    "the requested url returned error: 500",
+    "the remote end hung up unexpectedly",
+];
+
+/// How pushes are retried (upstream `--repo-operation-retry-attempts`, default 3,
+/// and `--retryable-git-errors`). A retry repeats the same push with the same
+/// leases, so it can never overwrite a ref that moved in between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per push, including the first (0 behaves as 1).
+    pub attempts: u32,
+    /// Extra substrings that make a push error retryable.
+    pub extra_patterns: Vec<String>,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            extra_patterns: Vec::new(),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub fn none() -> Self {
+        RetryPolicy {
+            attempts: 1,
+            extra_patterns: Vec::new(),
+        }
+    }
+
+    /// Whether a push failure with this output may be retried (case-insensitive).
+    pub fn is_retryable(&self, output: &str) -> bool {
+        let lower = output.to_lowercase();
+        RETRYABLE_GIT_ERRORS
+            .iter()
+            .copied()
+            .chain(self.extra_patterns.iter().map(String::as_str))
+            .filter(|p| !p.is_empty())
+            .any(|p| lower.contains(&p.to_lowercase()))
+    }
+}
+
+/// How to talk to a repository beyond its `spec.git`: the namespace CA bundle
+/// and the server-wide retry flags. `Default` = system roots, 3 attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConnectionOptions {
+    /// Extra CA certificates for HTTPS.
+    pub ca_bundle: Option<CaBundle>,
+    /// Push retries.
+    pub retry: RetryPolicy,
+}
+
 /// Splits credentials out of a URL such as `https://user:pw@host/repo.git`.
 /// Returns the URL without userinfo and the credentials it carried, so that
 /// secrets never reach argv, logs or errors.
@@ -192,6 +287,25 @@ mod tests {
         let (u, c) = split_url_credentials("http://host/a@b");
         assert_eq!(u, "http://host/a@b");
         assert!(c.is_none());
+    }
+
+    #[test]
+    fn retry_patterns_match_upstream_and_extras() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.attempts, 3);
+        assert!(p.is_retryable(" ! [remote rejected] main -> main (pre-receive hook declined)"));
+        assert!(p.is_retryable(
+            "error: RPC failed; HTTP 500 curl 22 The requested URL returned error: 500"
+        ));
+        assert!(!p.is_retryable(" ! [rejected] main -> main (stale info)"));
+        assert!(!p.is_retryable("fatal: Authentication failed"));
+        let p = RetryPolicy {
+            attempts: 2,
+            extra_patterns: vec!["Try Again Later".into(), String::new()],
+        };
+        assert!(p.is_retryable("remote: try again later"));
+        assert!(!p.is_retryable("anything else"));
+        assert!(!format!("{:?}", CaBundle::from_pem("-----BEGIN")).contains("BEGIN"));
     }
 
     #[test]

@@ -5,18 +5,20 @@
 //! Reads and object writes use gix (from `spawn_blocking`); pushes run
 //! `git push --atomic --force-with-lease`, behind [`remote::GitRemote`].
 
+mod advertisement;
 pub mod annotation;
 pub mod config;
 pub mod error;
 pub mod listing;
 mod objects;
+mod packed;
 pub mod refs;
 pub mod remote;
 mod repo;
 pub mod testserver;
 pub mod types;
 
-pub use config::{Author, Credentials, RepoConfig};
+pub use config::{Author, CaBundle, ConnectionOptions, Credentials, RepoConfig, RetryPolicy};
 pub use error::{GitError, Result};
 pub use listing::latest_revisions;
 pub use remote::{GitRemote, HttpRemote, RefUpdate};

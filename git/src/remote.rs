@@ -3,15 +3,17 @@
 //! Credentials travel only as an `Authorization` header: in gix's transport
 //! options and in the git CLI's environment, never in argv, URLs or on disk.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use gix::ObjectId;
 
-use crate::config::Credentials;
+use crate::advertisement;
+use crate::config::{ConnectionOptions, Credentials, RetryPolicy};
 use crate::error::{GitError, Result, gix_chain};
 use crate::refs;
 
@@ -46,10 +48,21 @@ pub trait GitRemote: Send + Sync + 'static {
 }
 
 /// The smart-HTTP remote: gix for fetch, the `git` CLI for push.
+#[derive(Clone)]
 pub struct HttpRemote {
     url: String,
     authorization: Option<String>,
     git: PathBuf,
+    trust: Option<Arc<Trust>>,
+    retry: RetryPolicy,
+    /// For the one-request ref check with a custom CA; built on first use.
+    client: OnceLock<reqwest::Client>,
+}
+
+/// A custom CA bundle, parsed once.
+struct Trust {
+    pem: String,
+    certs: Vec<reqwest::Certificate>,
 }
 
 impl std::fmt::Debug for HttpRemote {
@@ -60,19 +73,51 @@ impl std::fmt::Debug for HttpRemote {
                 "authorization",
                 &self.authorization.as_ref().map(|_| "<redacted>"),
             )
+            .field("custom_ca", &self.trust.is_some())
+            .field("retry", &self.retry)
             .finish()
     }
 }
 
 impl HttpRemote {
     /// A remote at `url` (which must not carry credentials; see
-    /// [`crate::config::split_url_credentials`]).
+    /// [`crate::config::split_url_credentials`]), with default
+    /// [`ConnectionOptions`].
     pub fn new(url: &str, credentials: Option<&Credentials>) -> Self {
         HttpRemote {
             url: url.to_string(),
             authorization: credentials.map(Credentials::authorization),
             git: PathBuf::from(std::env::var_os("PORCH_GIT_BIN").unwrap_or_else(|| "git".into())),
+            trust: None,
+            retry: RetryPolicy::default(),
+            client: OnceLock::new(),
         }
+    }
+
+    /// Applies a CA bundle and a retry policy. A bundle without any valid
+    /// certificate is [`GitError::Invalid`].
+    pub fn with_options(mut self, options: &ConnectionOptions) -> Result<Self> {
+        self.retry = options.retry.clone();
+        self.trust = match &options.ca_bundle {
+            None => None,
+            Some(bundle) => {
+                let certs = reqwest::Certificate::from_pem_bundle(bundle.pem().as_bytes())
+                    .ok()
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| {
+                        GitError::invalid(
+                            &self.url,
+                            "the CA bundle holds no valid PEM certificate; check key ca.crt of the CA bundle secret",
+                        )
+                    })?;
+                Some(Arc::new(Trust {
+                    pem: bundle.pem().to_string(),
+                    certs,
+                }))
+            }
+        };
+        self.client = OnceLock::new();
+        Ok(self)
     }
 
     /// Uses another `git` binary for pushes (default: `$PORCH_GIT_BIN` or `git`).
@@ -91,10 +136,91 @@ impl HttpRemote {
         opts.low_speed_limit_bytes_per_second = 1;
         opts.low_speed_time_seconds = 60;
         opts.user_agent = Some("porch-rs".to_string());
+        if let Some(trust) = &self.trust {
+            // gix's reqwest backend ignores `ssl_ca_info`; roots go in through the client builder.
+            let certs = trust.certs.clone();
+            let backend = gix::protocol::transport::client::blocking_io::http::reqwest::Options {
+                configure_client: Some(Box::new(move |builder| {
+                    Ok(builder.tls_certs_merge(certs.clone()))
+                })),
+                configure_request: None,
+            };
+            opts.backend = Some(Arc::new(std::sync::Mutex::new(backend)));
+        }
         opts
     }
 
-    fn fetch_blocking(&self, cache: &Path) -> Result<FetchOutcome> {
+    fn client(&self) -> Option<&reqwest::Client> {
+        // Without a custom CA all remotes share one client (one root store,
+        // one connection pool), so a repository costs no TLS state of its own.
+        static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
+        let cell = if self.trust.is_some() {
+            &self.client
+        } else {
+            &SHARED
+        };
+        if let Some(c) = cell.get() {
+            return Some(c);
+        }
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(60))
+            .user_agent("porch-rs");
+        if let Some(trust) = &self.trust {
+            builder = builder.tls_certs_merge(trust.certs.clone());
+        }
+        match builder.build() {
+            Ok(c) => Some(cell.get_or_init(|| c)),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot build HTTP client; using full fetches");
+                None
+            }
+        }
+    }
+
+    /// The remote's refs from one `info/refs` request (protocol v0), or `None`
+    /// when that did not work for any reason (the full fetch then reports it).
+    async fn advertised_refs(&self) -> Option<BTreeMap<String, ObjectId>> {
+        let client = self.client()?;
+        let base = self.url.trim_end_matches('/');
+        let mut req = client.get(format!("{base}/info/refs?service=git-upload-pack"));
+        if let Some(auth) = &self.authorization {
+            req = req.header(http::header::AUTHORIZATION, auth);
+        }
+        let resp = req.send().await.ok()?;
+        let is_advertisement = resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with(advertisement::CONTENT_TYPE));
+        if !resp.status().is_success() || !is_advertisement {
+            return None;
+        }
+        let body = resp.bytes().await.ok()?;
+        advertisement::parse(&body)
+    }
+
+    /// The remote's refs (one `info/refs` request) in cache names, or `None`
+    /// when the quick request did not work.
+    async fn advertised_local_refs(&self) -> Option<BTreeMap<String, ObjectId>> {
+        Some(
+            self.advertised_refs()
+                .await?
+                .into_iter()
+                .filter_map(|(name, id)| Some((refs::to_local(&name)?, id)))
+                .collect(),
+        )
+    }
+
+    /// Fetches into the cache. `hint` is the remote's ref set (cache names)
+    /// from the quick request: then gix only asks for the objects of the refs
+    /// that changed (object-id refspecs: no ref matching, which is quadratic
+    /// in gix, and no ref writes by gix); without it gix maps every branch and tag.
+    fn fetch_blocking(
+        &self,
+        cache: &Path,
+        hint: Option<BTreeMap<String, ObjectId>>,
+    ) -> Result<FetchOutcome> {
         let url = self.url.as_str();
         let repo = gix::open(cache).map_err(|e| {
             GitError::other(
@@ -103,14 +229,58 @@ impl HttpRemote {
             )
         })?;
         let before = local_refs(&repo, url)?;
+        if hint.as_ref() == Some(&before) {
+            return Ok(FetchOutcome { changed: false });
+        }
+        let wanted = match hint {
+            Some(hint) => {
+                // The new targets of refs that changed or appeared.
+                let ids: BTreeSet<ObjectId> = hint
+                    .iter()
+                    .filter(|(name, id)| before.get(*name) != Some(*id))
+                    .map(|(_, id)| *id)
+                    .collect();
+                if !ids.is_empty() {
+                    let specs: Vec<String> = ids.iter().map(ObjectId::to_string).collect();
+                    self.receive(&repo, &specs)?;
+                }
+                hint
+            }
+            None => self.receive(
+                &repo,
+                &[
+                    format!("+{}*:{}*", refs::HEADS, refs::LOCAL_HEADS),
+                    format!("+{}*:{}*", refs::TAGS, refs::TAGS),
+                ],
+            )?,
+        };
+        if wanted == before {
+            return Ok(FetchOutcome { changed: false });
+        }
+        // The objects are in; now the refs, all at once (this also prunes
+        // what the remote no longer has).
+        crate::packed::replace_all(cache, &wanted).map_err(|e| {
+            GitError::other(
+                url,
+                format!("cannot write refs in cache {}: {e}", cache.display()),
+            )
+        })?;
+        Ok(FetchOutcome { changed: true })
+    }
+
+    /// Runs a gix fetch with `specs`; returns the branches and tags (cache
+    /// names) gix saw on the remote.
+    fn receive(
+        &self,
+        repo: &gix::Repository,
+        specs: &[String],
+    ) -> Result<BTreeMap<String, ObjectId>> {
+        let url = self.url.as_str();
         let remote = repo
             .remote_at(url)
             .and_then(|r| {
                 r.with_refspecs(
-                    [
-                        "+refs/heads/*:refs/remotes/origin/*",
-                        "+refs/tags/*:refs/tags/*",
-                    ],
+                    specs.iter().map(String::as_str),
                     gix::remote::Direction::Fetch,
                 )
             })
@@ -125,8 +295,8 @@ impl HttpRemote {
         let prepared = conn
             .prepare_fetch(gix::progress::Discard, Default::default())
             .map_err(|e| classify_fetch_error(url, &e, self.authorization.is_some()))?;
-        // What the remote advertises, in cache ref names.
-        let advertised: BTreeMap<String, ObjectId> = prepared
+        // What gix saw on the remote.
+        let seen: BTreeMap<String, ObjectId> = prepared
             .ref_map()
             .remote_refs
             .iter()
@@ -136,45 +306,70 @@ impl HttpRemote {
                 Some((local, target?.to_owned()))
             })
             .collect();
-        if advertised == before {
-            // Nothing changed: skip negotiation and the ref update pass.
-            return Ok(FetchOutcome { changed: false });
-        }
-        // Loose refs: gix's packed-only writing was 2x slower on a 5,000-tag first fetch.
         prepared
             .receive(gix::progress::Discard, &AtomicBool::new(false))
             .map_err(|e| classify_fetch_error(url, &e, self.authorization.is_some()))?;
-
-        // Prune what the remote no longer has (gix has no prune yet).
-        let stale: Vec<String> = before
-            .keys()
-            .filter(|name| !advertised.contains_key(*name))
-            .cloned()
-            .collect();
-        if !stale.is_empty() {
-            delete_local_refs(&repo, url, &stale)?;
-        }
-        let after = local_refs(&repo, url)?;
-        Ok(FetchOutcome {
-            changed: before != after,
-        })
+        Ok(seen)
     }
 
+    /// Pushes with upstream's retry rule: a failure whose output holds a
+    /// retryable string is repeated (same leases, so a ref that moved in between
+    /// still turns into [`GitError::Conflict`]) up to `retry.attempts` times.
     async fn push_async(&self, cache: &Path, updates: Vec<RefUpdate>) -> Result<()> {
         if updates.is_empty() {
             return Ok(());
         }
+        let attempts = self.retry.attempts.max(1);
+        let mut retried = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (error, output) = match self.push_once(cache, &updates).await {
+                Ok(()) => return Ok(()),
+                Err(failure) => failure,
+            };
+            if attempt < attempts && self.retry.is_retryable(&output) {
+                tracing::info!(url = %self.url, attempt, error = %error, "retrying push");
+                retried = true;
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                continue;
+            }
+            // An earlier attempt may have landed although its answer was lost:
+            // then the leases fail now, yet the remote holds exactly our values.
+            if retried && self.remote_has(&updates).await {
+                return Ok(());
+            }
+            return Err(error);
+        }
+    }
+
+    /// Whether every ref of `updates` already has its new value on the remote.
+    async fn remote_has(&self, updates: &[RefUpdate]) -> bool {
+        let Some(remote) = self.advertised_refs().await else {
+            return false;
+        };
+        updates
+            .iter()
+            .all(|u| remote.get(&u.name) == u.new.as_ref())
+    }
+
+    /// One `git push`; on failure the typed error and the raw output (for the retry rule).
+    async fn push_once(
+        &self,
+        cache: &Path,
+        updates: &[RefUpdate],
+    ) -> std::result::Result<(), (GitError, String)> {
         let url = self.url.as_str();
         let mut cmd = tokio::process::Command::new(&self.git);
         cmd.arg("--git-dir")
             .arg(cache)
             .args(["push", "--atomic", "--porcelain"]);
-        for u in &updates {
+        for u in updates {
             let expected = u.expected.map(|id| id.to_string()).unwrap_or_default();
             cmd.arg(format!("--force-with-lease={}:{}", u.name, expected));
         }
         cmd.arg(url);
-        for u in &updates {
+        for u in updates {
             match u.new {
                 Some(id) => cmd.arg(format!("{id}:{}", u.name)),
                 None => cmd.arg(format!(":{}", u.name)),
@@ -185,12 +380,31 @@ impl HttpRemote {
         if let Some(auth) = &self.authorization {
             config.push(("http.extraHeader", format!("Authorization: {auth}")));
         }
+        // The CA bundle goes to a private temporary file for this push only
+        // (certificates are public; nothing lands in the cache's config).
+        let ca_file = match &self.trust {
+            Some(trust) => Some(write_ca_file(&trust.pem).map_err(|e| {
+                (
+                    GitError::other(
+                        url,
+                        format!("cannot write the CA bundle to a temporary file: {e}"),
+                    ),
+                    String::new(),
+                )
+            })?),
+            None => None,
+        };
+        if let Some(f) = &ca_file {
+            config.push(("http.sslCAInfo", f.path().to_string_lossy().into_owned()));
+        }
         cmd.env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_ASKPASS", "")
             .env("SSH_ASKPASS", "")
             .env("GIT_CONFIG_COUNT", config.len().to_string())
+            .env_remove("GIT_SSL_CAINFO")
+            .env_remove("GIT_SSL_NO_VERIFY")
             .env_remove("GIT_TRACE")
             .env_remove("GIT_TRACE_CURL")
             .env_remove("GIT_CURL_VERBOSE")
@@ -202,24 +416,55 @@ impl HttpRemote {
         }
         let out = tokio::time::timeout(Duration::from_secs(300), cmd.output())
             .await
-            .map_err(|_| GitError::Unreachable {
-                url: url.to_string(),
-                message: "git push timed out after 300s".to_string(),
+            .map_err(|_| {
+                (
+                    GitError::Unreachable {
+                        url: url.to_string(),
+                        message: "git push timed out after 300s".to_string(),
+                    },
+                    String::new(),
+                )
             })?
-            .map_err(|e| GitError::other(url, format!("cannot run git: {e}")))?;
+            .map_err(|e| {
+                (
+                    GitError::other(url, format!("cannot run git: {e}")),
+                    String::new(),
+                )
+            })?;
+        drop(ca_file);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let report = parse_porcelain(&stdout);
         if out.status.success() && report.values().all(|s| s.ok) {
             return Ok(());
         }
-        Err(classify_push_error(
-            url,
-            &report,
-            &stderr,
-            self.authorization.is_some(),
-        ))
+        let error = classify_push_error(url, &report, &stderr, self.authorization.is_some());
+        Err((error, format!("{stdout}\n{stderr}")))
     }
+}
+
+/// Writes the CA bundle (plus the system roots, which git would otherwise stop
+/// trusting once `http.sslCAInfo` is set) to a private temporary file.
+fn write_ca_file(pem: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::io::Write as _;
+    let mut f = tempfile::Builder::new()
+        .prefix("porch-ca-")
+        .suffix(".pem")
+        .tempfile()?;
+    f.write_all(pem.as_bytes())?;
+    f.write_all(b"\n")?;
+    for system in [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ] {
+        if let Ok(roots) = std::fs::read(system) {
+            f.write_all(&roots)?;
+            break;
+        }
+    }
+    f.flush()?;
+    Ok(f)
 }
 
 impl GitRemote for HttpRemote {
@@ -229,13 +474,12 @@ impl GitRemote for HttpRemote {
 
     fn fetch<'a>(&'a self, cache: &'a Path) -> BoxFuture<'a, Result<FetchOutcome>> {
         Box::pin(async move {
+            // One request tells whether anything changed (the common refresh)
+            // and which refs to ask gix for.
+            let hint = self.advertised_local_refs().await;
             let cache = cache.to_path_buf();
-            let this = HttpRemote {
-                url: self.url.clone(),
-                authorization: self.authorization.clone(),
-                git: self.git.clone(),
-            };
-            tokio::task::spawn_blocking(move || this.fetch_blocking(&cache))
+            let this = self.clone();
+            tokio::task::spawn_blocking(move || this.fetch_blocking(&cache, hint))
                 .await
                 .map_err(|e| GitError::other(&self.url, format!("fetch task failed: {e}")))?
         })
@@ -268,32 +512,13 @@ pub(crate) fn local_refs(repo: &gix::Repository, url: &str) -> Result<BTreeMap<S
     Ok(out)
 }
 
-fn delete_local_refs(repo: &gix::Repository, url: &str, names: &[String]) -> Result<()> {
-    use gix::refs::transaction::{Change, PreviousValue, RefEdit, RefLog};
-    let mut edits = Vec::new();
-    for name in names {
-        let full: gix::refs::FullName = name
-            .as_str()
-            .try_into()
-            .map_err(|e| GitError::other(url, format!("bad ref name {name}: {e}")))?;
-        edits.push(RefEdit {
-            change: Change::Delete {
-                expected: PreviousValue::Any,
-                log: RefLog::AndReference,
-            },
-            name: full,
-            deref: false,
-        });
-    }
-    repo.edit_references_as(edits, None)
-        .map_err(|e| crate::error::local(url, "cannot prune refs", &e))?;
-    Ok(())
-}
-
 /// Classifies a gix fetch error.
 fn classify_fetch_error(url: &str, err: &gix::Error, has_credentials: bool) -> GitError {
     let text = gix_chain(err);
     let lower = text.to_lowercase();
+    if let Some(e) = untrusted_certificate(url, &text) {
+        return e;
+    }
     if err.is_unauthenticated()
         || err.is_permission_denied()
         || lower.contains("401")
@@ -317,6 +542,39 @@ fn classify_fetch_error(url: &str, err: &gix::Error, has_credentials: bool) -> G
         url: url.to_string(),
         message: text,
     }
+}
+
+/// A TLS verification failure (gix/rustls or git/curl wording) as an error
+/// that says where the CA goes.
+fn untrusted_certificate(url: &str, text: &str) -> Option<GitError> {
+    let lower = text.to_lowercase();
+    let tls = [
+        "invalid peer certificate",
+        "unknownissuer",
+        "certificate verify failed",
+        "certificate verification failed",
+        "ssl certificate problem",
+        "self-signed certificate",
+        "self signed certificate",
+        "unable to get local issuer certificate",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
+    tls.then(|| {
+        let detail = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        GitError::other(
+            url,
+            format!(
+                "the server's TLS certificate is not trusted ({detail}); if it is signed by a private CA, \
+                 provide that CA as the CA bundle (secret `<namespace>-ca-bundle`, key `ca.crt`, with --use-user-cabundle)"
+            ),
+        )
+    })
 }
 
 fn auth_message(has_credentials: bool) -> String {
@@ -405,6 +663,9 @@ pub(crate) fn classify_push_error(
             format!("the remote rejected the push: {}", rejected.join(", ")),
         );
     }
+    if let Some(e) = untrusted_certificate(url, stderr) {
+        return e;
+    }
     let lower = stderr.to_lowercase();
     let detail = stderr
         .lines()
@@ -435,7 +696,8 @@ pub(crate) fn classify_push_error(
         return GitError::other(
             url,
             format!(
-                "the remote refused the push: {}; {detail}",
+                "the remote refused the push: {}; {detail}; the server's hooks or policy \
+                 rejected it: see its message above, fix the cause, then retry",
                 refused.join(", ")
             ),
         );

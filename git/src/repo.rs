@@ -9,7 +9,7 @@ use gix::ObjectId;
 use sha2::Digest as _;
 
 use crate::annotation::{self, CommitAnnotation};
-use crate::config::{Author, RepoConfig, split_url_credentials};
+use crate::config::{Author, ConnectionOptions, RepoConfig, split_url_credentials};
 use crate::error::{GitError, Result};
 use crate::listing::{self, Layout};
 use crate::objects;
@@ -19,9 +19,10 @@ use crate::types::{
     Lifecycle, PackageRevision, PackageRevisionKey, RefreshOutcome, RevisionDetails,
 };
 
-/// How many times an approval or placeholder deletion is rebuilt when the
-/// Repository branch moved under us (upstream `--repo-operation-retry-attempts`).
-const BRANCH_RETRIES: usize = 3;
+/// How many times an approval or placeholder deletion is built when the
+/// Repository branch moved under us, unless [`ConnectionOptions::retry`] says
+/// otherwise (upstream `--repo-operation-retry-attempts`).
+const BRANCH_RETRIES: u32 = 3;
 
 /// A new draft.
 #[derive(Debug, Clone)]
@@ -44,6 +45,10 @@ pub struct GitRepository {
     cache: PathBuf,
     remote: Arc<dyn GitRemote>,
     lock: tokio::sync::Mutex<()>,
+    branch_retries: u32,
+    /// `(version, branch head)` of the cache's refs, valid until a fetch changes
+    /// them (only this repository's fetches write the cache's refs).
+    known_version: std::sync::Mutex<KnownVersion>,
 }
 
 impl std::fmt::Debug for GitRepository {
@@ -62,14 +67,29 @@ impl GitRepository {
     /// branch: created when `create_branch` is set, else a missing branch is
     /// [`GitError::NotFound`] (`branch "main" not found in repository`).
     pub async fn open(config: RepoConfig, cache_dir: impl Into<PathBuf>) -> Result<Self> {
+        Self::open_with_options(config, &ConnectionOptions::default(), cache_dir).await
+    }
+
+    /// Like [`open`](Self::open) with a CA bundle and a retry policy (upstream's
+    /// `<namespace>-ca-bundle` secret and `--repo-operation-retry-attempts` /
+    /// `--retryable-git-errors`).
+    pub async fn open_with_options(
+        config: RepoConfig,
+        options: &ConnectionOptions,
+        cache_dir: impl Into<PathBuf>,
+    ) -> Result<Self> {
         let mut config = config;
         let (url, url_creds) = split_url_credentials(&config.url);
         config.url = url;
         if config.credentials.is_none() {
             config.credentials = url_creds;
         }
-        let remote = Arc::new(HttpRemote::new(&config.url, config.credentials.as_ref()));
-        Self::open_with_remote(config, cache_dir, remote).await
+        let remote = Arc::new(
+            HttpRemote::new(&config.url, config.credentials.as_ref()).with_options(options)?,
+        );
+        let mut this = Self::open_with_remote(config, cache_dir, remote).await?;
+        this.branch_retries = options.retry.attempts.max(1);
+        Ok(this)
     }
 
     /// Like [`open`](Self::open) with a custom remote implementation.
@@ -90,6 +110,8 @@ impl GitRepository {
             cache,
             remote,
             lock: tokio::sync::Mutex::new(()),
+            branch_retries: BRANCH_RETRIES,
+            known_version: std::sync::Mutex::new(KnownVersion::default()),
         };
         {
             let cache = this.cache.clone();
@@ -107,7 +129,7 @@ impl GitRepository {
             .await?;
         }
         let _guard = this.lock.lock().await;
-        this.remote.fetch(&this.cache).await?;
+        this.fetch().await?;
         if this.branch_head().await?.is_none() {
             if !this.config.create_branch {
                 return Err(GitError::not_found(
@@ -139,7 +161,7 @@ impl GitRepository {
     /// Fetches changes (incremental, pruning deleted refs) and reports the new version.
     pub async fn refresh(&self) -> Result<RefreshOutcome> {
         let _guard = self.lock.lock().await;
-        let fetched = self.remote.fetch(&self.cache).await?;
+        let fetched = self.fetch().await?;
         let (version, branch_head) = self.version_and_head().await?;
         Ok(RefreshOutcome {
             version,
@@ -408,7 +430,7 @@ impl GitRepository {
     /// Publishes a draft or proposed revision: fetch, build the approval commit
     /// on the branch head (parents: branch head, draft head), then push the
     /// branch, the `<fullpath>/vN` tag and the draft branch deletion atomically.
-    /// Rebuilt up to 3 times if only the branch moved.
+    /// Rebuilt (up to the retry attempts, default 3) if only the branch moved.
     pub async fn approve(
         &self,
         rev: &PackageRevision,
@@ -427,7 +449,7 @@ impl GitRepository {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.remote.fetch(&self.cache).await?;
+            self.fetch().await?;
             let plan = {
                 let rev = rev.clone();
                 let author = author.clone();
@@ -456,7 +478,7 @@ impl GitRepository {
                         published_at: Some(gix::date::Time::now_utc().seconds),
                     });
                 }
-                Err(GitError::Conflict { .. }) if attempt < BRANCH_RETRIES => {
+                Err(GitError::Conflict { .. }) if attempt < self.branch_retries => {
                     tracing::info!(url = %url, attempt, "approval push conflicted; rebuilding on the new branch head");
                     continue;
                 }
@@ -583,7 +605,7 @@ impl GitRepository {
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
-                    self.remote.fetch(&self.cache).await?;
+                    self.fetch().await?;
                     let rev = rev.clone();
                     let author = author.clone();
                     let branch = self.config.branch.clone();
@@ -597,7 +619,7 @@ impl GitRepository {
                             self.refetch_quietly().await;
                             return Ok(());
                         }
-                        Err(GitError::Conflict { .. }) if attempt < BRANCH_RETRIES => continue,
+                        Err(GitError::Conflict { .. }) if attempt < self.branch_retries => continue,
                         Err(e) => {
                             self.refetch_quietly().await;
                             return Err(e);
@@ -637,7 +659,7 @@ impl GitRepository {
                 }],
             )
             .await?;
-        self.remote.fetch(&self.cache).await?;
+        self.fetch().await?;
         Ok(())
     }
 
@@ -648,8 +670,20 @@ impl GitRepository {
         result
     }
 
+    /// Fetches, forgetting the known version unless nothing changed.
+    async fn fetch(&self) -> Result<crate::remote::FetchOutcome> {
+        let result = self.remote.fetch(&self.cache).await;
+        if !matches!(result, Ok(ref o) if !o.changed)
+            && let Ok(mut known) = self.known_version.lock()
+        {
+            known.generation += 1;
+            known.value = None;
+        }
+        result
+    }
+
     async fn refetch_quietly(&self) {
-        if let Err(e) = self.remote.fetch(&self.cache).await {
+        if let Err(e) = self.fetch().await {
             tracing::warn!(error = %e, "refresh after push failed; the cache catches up on the next refresh");
         }
     }
@@ -667,20 +701,35 @@ impl GitRepository {
     }
 
     async fn version_and_head(&self) -> Result<(String, Option<String>)> {
+        let generation = match self.known_version.lock() {
+            Ok(k) => match &k.value {
+                Some(v) => return Ok(v.clone()),
+                None => k.generation,
+            },
+            Err(_) => u64::MAX,
+        };
         let branch_ref = refs::branch_ref(&self.config.branch);
-        self.with_repo(move |repo, url| {
-            let map = remote_ref_map(repo, url)?;
-            let mut h = sha2::Sha256::new();
-            for (name, id) in &map {
-                h.update(name.as_bytes());
-                h.update(b" ");
-                h.update(id.to_string().as_bytes());
-                h.update(b"\n");
-            }
-            let head = map.get(&branch_ref).map(|id| id.to_string());
-            Ok((hex::encode(h.finalize()), head))
-        })
-        .await
+        let computed = self
+            .with_repo(move |repo, url| {
+                let map = remote_ref_map(repo, url)?;
+                let mut h = sha2::Sha256::new();
+                for (name, id) in &map {
+                    h.update(name.as_bytes());
+                    h.update(b" ");
+                    h.update(id.to_string().as_bytes());
+                    h.update(b"\n");
+                }
+                let head = map.get(&branch_ref).map(|id| id.to_string());
+                Ok((hex::encode(h.finalize()), head))
+            })
+            .await?;
+        // Keep it only if no fetch changed the refs while we read them.
+        if let Ok(mut k) = self.known_version.lock()
+            && k.generation == generation
+        {
+            k.value = Some(computed.clone());
+        }
+        Ok(computed)
     }
 
     fn parse_id(&self, hex: &str) -> Result<ObjectId> {
@@ -723,6 +772,13 @@ impl GitRepository {
         })
         .await
     }
+}
+
+/// The memoised version of the cache's refs and the fetch generation it belongs to.
+#[derive(Debug, Default)]
+struct KnownVersion {
+    generation: u64,
+    value: Option<(String, Option<String>)>,
 }
 
 /// Cache refs keyed by their remote names.

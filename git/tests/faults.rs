@@ -190,7 +190,16 @@ async fn server_stopped_is_unreachable() {
     let cfg = fx.repo("f3").await;
     let url = cfg.url.clone();
     let a = GitRepository::open(cfg, fx.cache("a")).await.unwrap();
+    let addr = fx.server.addr();
     fx.server.stop().await;
+    // Keep the port from being taken by another test's server while this one asserts: a
+    // listener that closes every connection at once looks like a dead server.
+    let hold = std::net::TcpListener::bind(addr).unwrap();
+    std::thread::spawn(move || {
+        for conn in hold.incoming() {
+            drop(conn);
+        }
+    });
     let err = a.refresh().await.unwrap_err();
     eprintln!("error: {err}");
     assert!(matches!(err, GitError::Unreachable { .. }), "{err}");
@@ -199,4 +208,92 @@ async fn server_stopped_is_unreachable() {
     eprintln!("error: {err}");
     assert!(matches!(err, GitError::Unreachable { .. }), "{err}");
     assert!(a.list().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn branch_that_keeps_moving_fails_the_approval_cleanly() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fx = Fixture::new().await;
+    let cfg = fx.repo("f4").await;
+    let srv = fx.server.repo_dir("f4");
+    let a = GitRepository::open(cfg, fx.cache("a")).await.unwrap();
+    let d = a.create_draft(draft("p", "w")).await.unwrap();
+    // Someone else commits to main during every push that updates main.
+    let hook = srv.join("hooks").join("pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\n\
+         export GIT_AUTHOR_NAME=other GIT_AUTHOR_EMAIL=other@example.com \
+         GIT_COMMITTER_NAME=other GIT_COMMITTER_EMAIL=other@example.com\n\
+         while read old new ref; do\n\
+           if [ \"$ref\" = refs/heads/main ]; then\n\
+             unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
+             head=$(git rev-parse refs/heads/main)\n\
+             c=$(git commit-tree -p \"$head\" -m 'someone else' \"$head^{tree}\")\n\
+             git update-ref refs/heads/main \"$c\"\n\
+           fi\n\
+         done\n\
+         exit 0\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let err = a.approve(&d, None).await.unwrap_err();
+    eprintln!("error: {err}");
+    assert!(matches!(err, GitError::Conflict { .. }), "{err}");
+    assert!(err.to_string().contains(&fx.server.repo_url("f4")), "{err}");
+    assert!(err.to_string().contains("refresh the repository and retry"));
+    // Nothing half-done: no tag, the draft is still there, and main holds only
+    // the other writer's commits (one per approval attempt).
+    let refs = git(&srv, &["for-each-ref", "--format=%(refname)"]);
+    assert!(!refs.contains("refs/tags/"), "{refs}");
+    assert!(refs.contains("refs/heads/drafts/p/w"), "{refs}");
+    let authors = git(&srv, &["log", "--format=%ae", "refs/heads/main"]);
+    assert_eq!(
+        authors
+            .lines()
+            .filter(|a| *a == "other@example.com")
+            .count(),
+        3,
+        "{authors}"
+    );
+    // Our cache agrees with the server once the branch settles.
+    std::fs::remove_file(&hook).unwrap();
+    a.refresh().await.unwrap();
+    let listed = a.list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].commit, d.commit);
+    let v1 = a.approve(&d, None).await.unwrap();
+    assert_eq!(v1.key.revision, 1);
+    fx.stop().await;
+}
+
+#[tokio::test]
+async fn fetch_works_without_the_quick_ref_check() {
+    // A server that refuses the one-request (protocol v0) ref listing: every
+    // fetch takes gix's full path, including pruning.
+    let fx = Fixture::new().await;
+    let cfg = fx.repo("f5").await;
+    fx.server.set_fault("f5", Some(Fault::RefuseProtocolV0));
+    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
+        .await
+        .unwrap();
+    let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
+    let d = a.create_draft(draft("p", "w")).await.unwrap();
+    let v1 = a.approve(&d, None).await.unwrap();
+    let out = b.refresh().await.unwrap();
+    assert!(out.changed);
+    assert!(!b.refresh().await.unwrap().changed);
+    let listed = b.list().await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.commit == v1.commit && r.key.revision == 1)
+    );
+    a.delete(&v1, None).await.unwrap();
+    assert!(b.refresh().await.unwrap().changed);
+    assert!(b.list().await.unwrap().iter().all(|r| r.key.revision != 1));
+    assert_eq!(b.version().await.unwrap(), a.version().await.unwrap());
+    fx.stop().await;
 }

@@ -150,6 +150,13 @@ async fn handle_inner(
     let content_type = header("content-type");
     let content_encoding = header("content-encoding");
     let git_protocol = header("git-protocol");
+    if fault == Some(Fault::RefuseProtocolV0)
+        && rest == "/info/refs"
+        && query.contains("service=git-upload-pack")
+        && git_protocol.is_none()
+    {
+        return Ok(full(StatusCode::FORBIDDEN, "protocol v2 only\n"));
+    }
     // Collecting handles chunked request bodies; http-backend wants a length.
     let body = req
         .into_body()
@@ -216,6 +223,7 @@ async fn handle_inner(
         Some(Fault::AbortFetchAfter(n)) if rest == "/git-upload-pack" && payload.len() > n => {
             broken_body(payload.slice(..n))
         }
+        Some(Fault::DropPushResponse) if rest == "/git-receive-pack" => broken_body(Bytes::new()),
         _ => Full::new(payload).map_err(|e| match e {}).boxed(),
     };
     let mut resp = Response::new(body);

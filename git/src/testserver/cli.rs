@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{GitServer, RepoOptions, ServerOptions};
+use super::{GitServer, RepoOptions, ServerOptions, ServerTls};
 
 /// Arguments of `porch-git-server`.
 #[derive(Debug, Clone, clap::Parser)]
@@ -33,6 +33,12 @@ pub struct ServerArgs {
     /// Allow anonymous read of repositories already present under --root.
     #[arg(long)]
     pub anonymous_read: bool,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 fn parse_flags(spec: &str) -> (String, RepoOptions) {
@@ -59,11 +65,21 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("--user must be name:password"))?;
         users.push((n.to_string(), p.to_string()));
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(ServerTls {
+            cert_chain_pem: std::fs::read_to_string(cert)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", cert.display()))?,
+            key_pem: std::fs::read_to_string(key)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key.display()))?,
+        }),
+        _ => None,
+    };
     let options = ServerOptions {
         port: args.port,
         users,
         tokens: args.tokens.clone(),
         anonymous_read_default: args.anonymous_read,
+        tls,
         ..Default::default()
     };
     let server = GitServer::start(&args.root, options).await?;

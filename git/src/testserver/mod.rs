@@ -5,6 +5,7 @@
 //! - repositories created empty, with an initial `README.md` commit, or seeded from a bundle;
 //! - URLs work with and without `.git`; names may contain `/` (`nephio/porch-test`);
 //! - fault injection (abort mid-fetch or mid-push) for error-path tests;
+//! - optional HTTPS ([`ServerOptions::tls`]) for custom-CA tests;
 //! - [`GitServer::stop`] (or drop) stops the listener, open connections and CGI children.
 
 mod cgi;
@@ -16,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
@@ -34,6 +36,47 @@ pub struct ServerOptions {
     pub anonymous_read_default: bool,
     /// The git binary (default `git` from PATH).
     pub git: PathBuf,
+    /// Serve HTTPS with this certificate instead of plain HTTP.
+    pub tls: Option<ServerTls>,
+}
+
+/// A PEM certificate chain (leaf first) and its PEM private key.
+#[derive(Clone)]
+pub struct ServerTls {
+    pub cert_chain_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls")
+            .field("cert_chain_pem", &self.cert_chain_pem.len())
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ServerTls {
+    fn acceptor(&self) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let invalid =
+            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_string());
+        let certs = CertificateDer::pem_slice_iter(self.cert_chain_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| invalid("invalid PEM certificate chain"))?;
+        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes())
+            .map_err(|_| invalid("invalid PEM private key"))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid(&format!("TLS setup: {e}")))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| invalid(&format!("TLS certificate: {e}")))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    }
 }
 
 impl Default for ServerOptions {
@@ -44,6 +87,7 @@ impl Default for ServerOptions {
             tokens: Vec::new(),
             anonymous_read_default: false,
             git: PathBuf::from("git"),
+            tls: None,
         }
     }
 }
@@ -68,6 +112,12 @@ pub enum Fault {
     AbortPush,
     /// Answer every request with HTTP 500.
     ServerError,
+    /// Run receive-pack (the push lands) but drop the connection instead of
+    /// answering: the pusher cannot know whether it worked.
+    DropPushResponse,
+    /// Refuse (HTTP 403) fetch ref advertisements requested without
+    /// `Git-Protocol` (protocol v0), like a server that only serves v2 fetches.
+    RefuseProtocolV0,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +142,7 @@ impl State {
 /// A running loopback git server. Stops on [`stop`](Self::stop) or drop.
 pub struct GitServer {
     addr: SocketAddr,
+    scheme: &'static str,
     state: Arc<State>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -114,6 +165,8 @@ impl GitServer {
     ) -> std::io::Result<GitServer> {
         let root: PathBuf = root.into();
         std::fs::create_dir_all(&root)?;
+        let acceptor = options.tls.as_ref().map(ServerTls::acceptor).transpose()?;
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State {
@@ -122,19 +175,20 @@ impl GitServer {
             repos: Mutex::new(HashMap::new()),
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(accept_loop(listener, state.clone(), rx));
+        let task = tokio::spawn(accept_loop(listener, acceptor, state.clone(), rx));
         tracing::debug!(%addr, "git test server listening");
         Ok(GitServer {
             addr,
+            scheme,
             state,
             shutdown: Some(tx),
             task: Some(task),
         })
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>` (`https://` in TLS mode).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// `http://127.0.0.1:<port>/<name>.git`.
@@ -278,6 +332,7 @@ impl Drop for GitServer {
 
 async fn accept_loop(
     listener: TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     state: Arc<State>,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
@@ -290,19 +345,34 @@ async fn accept_loop(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let state = state.clone();
+                let acceptor = acceptor.clone();
                 conns.spawn(async move {
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let svc = hyper::service::service_fn(move |req| {
-                        let state = state.clone();
-                        async move { cgi::handle(state, req).await }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, svc)
-                        .await;
+                    match acceptor {
+                        None => serve(stream, state).await,
+                        Some(acceptor) => match acceptor.accept(stream).await {
+                            Ok(tls) => serve(tls, state).await,
+                            // A client that does not trust us hangs up here.
+                            Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        },
+                    }
                 });
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }
     conns.shutdown().await;
+}
+
+async fn serve<IO>(stream: IO, state: Arc<State>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let svc = hyper::service::service_fn(move |req| {
+        let state = state.clone();
+        async move { cgi::handle(state, req).await }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, svc)
+        .await;
 }

@@ -65,8 +65,10 @@ pub fn config(url: &str) -> RepoConfig {
 }
 
 pub fn bundle_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/conformance/test-blueprints.bundle")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../shared/conformance/test-blueprints.bundle")
 }
 
 pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
