@@ -85,12 +85,17 @@ impl ResourceList {
 
     /// The document as a JSON value, in the writer's key order.
     pub fn to_value(&self) -> Value {
+        self.clone().into_value()
+    }
+
+    /// The document as a JSON value, without copying the items.
+    pub fn into_value(self) -> Value {
         let mut m = Map::new();
-        m.insert("apiVersion".into(), Value::String(self.api_version.clone()));
+        m.insert("apiVersion".into(), Value::String(self.api_version));
         m.insert("kind".into(), Value::String("ResourceList".into()));
-        m.insert("items".into(), Value::Array(self.items.clone()));
-        if let Some(fc) = &self.function_config {
-            m.insert("functionConfig".into(), fc.clone());
+        m.insert("items".into(), Value::Array(self.items));
+        if let Some(fc) = self.function_config {
+            m.insert("functionConfig".into(), fc);
         }
         if !self.results.is_empty() {
             let results = self
@@ -106,6 +111,11 @@ impl ResourceList {
     /// Serialize as YAML.
     pub fn to_yaml(&self) -> String {
         yaml::to_yaml(&self.to_value())
+    }
+
+    /// Serialize as YAML, consuming the list.
+    pub fn into_yaml(self) -> String {
+        yaml::to_yaml(&self.into_value())
     }
 
     /// Whether any result has severity `error`.

@@ -2,8 +2,10 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures::FutureExt as _;
 use kpt::fn_eval::{EvalError, EvalOutput, Evaluator, FunctionRef};
 use porch_proto::{
     EvaluateFunctionRequest, EvaluateFunctionResponse, FunctionEvaluator, FunctionEvaluatorServer,
@@ -64,7 +66,20 @@ impl FunctionEvaluator for FnRunnerService {
         }
         let function = FunctionRef::Image(req.image.clone());
         let started = std::time::Instant::now();
-        let result = self.evaluator.evaluate(&function, &req.resource_list).await;
+        // A panicking evaluator fails this call only; the server keeps serving.
+        let result = match AssertUnwindSafe(self.evaluator.evaluate(&function, &req.resource_list))
+            .catch_unwind()
+            .await
+        {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::error!(image = %req.image, "evaluator panicked");
+                return Err(Status::internal(format!(
+                    "Failed to execute function {:?}: the evaluator panicked",
+                    req.image
+                )));
+            }
+        };
         tracing::info!(image = %req.image, elapsed_ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "evaluated function");
         match result {
             Ok(out) if out.exit_code == 0 => Ok(Response::new(EvaluateFunctionResponse {
@@ -96,7 +111,12 @@ pub async fn serve(
     let svc = FunctionEvaluatorServer::new(FnRunnerService::new(evaluator))
         .max_decoding_message_size(max_message_size)
         .max_encoding_message_size(max_message_size);
+    // HTTP/2's default 64 KiB flow-control windows make a 1 MB ResourceList
+    // wait for many WINDOW_UPDATE round trips; open them to the message limit.
+    let window = u32::try_from(max_message_size.clamp(1 << 20, 16 << 20)).unwrap_or(16 << 20);
     tonic::transport::Server::builder()
+        .initial_stream_window_size(Some(window))
+        .initial_connection_window_size(Some(window.saturating_mul(2)))
         .add_service(health_service)
         .add_service(svc)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)

@@ -15,6 +15,7 @@ mod set_image;
 mod set_labels;
 mod set_namespace;
 mod starlark_fn;
+mod starlib;
 mod upsert_resource;
 
 use std::panic::AssertUnwindSafe;
@@ -181,8 +182,8 @@ pub fn run_native(
         }
     };
     let out = match &comments {
-        Some(c) => yaml::to_yaml_with_comments(&rl.to_value(), c),
-        None => rl.to_yaml(),
+        Some(c) => yaml::to_yaml_with_comments(&rl.into_value(), c),
+        None => rl.into_yaml(),
     };
     Ok(EvalOutput {
         resource_list: out.into_bytes(),

@@ -6,8 +6,9 @@
 //! evaluation also runs on its own thread, which is abandoned if it ever fails to
 //! return in time (e.g. one huge builtin call).
 //!
-//! Gaps against the catalog function: `load()` of the starlib modules
-//! (json, yaml, re, ...) is not available, `ctx.open_api` is an empty dict and
+//! `load()` serves `krmfn.star` and part of starlib (see `starlib.rs`).
+//! Gaps against the catalog function: the Rust interpreter has no `while`
+//! statement (go-starlark's is enabled upstream); `ctx.open_api` is an empty dict and
 //! `ctx.environment` is empty on purpose (the server's environment may hold secrets).
 
 use std::sync::mpsc;
@@ -86,7 +87,9 @@ fn evaluate(source: String, resource_list: Value, deadline: Instant) -> Result<V
         ]));
         module.set("ctx", ctx);
         {
+            let loader = super::starlib::StarlibLoader;
             let mut eval = Evaluator::new(&module);
+            eval.set_loader(&loader);
             eval.before_stmt_for_dap(BeforeStmtFunc::Dyn(Box::new(Deadline(deadline))));
             eval.eval_module(ast, &globals).map_err(|e| e.to_string())?;
         }
@@ -226,5 +229,108 @@ items:
         assert_eq!(out.exit_code, 1);
         let text = String::from_utf8(out.resource_list).unwrap();
         assert!(text.contains("time limit"), "{text}");
+    }
+
+    fn run_source(source: &str) -> (i32, serde_json::Value) {
+        let f = crate::native::lookup("starlark").unwrap();
+        let input = format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- {{apiVersion: apps/v1, kind: Deployment, metadata: {{name: web, namespace: prod}}}}\n- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: cfg}}, data: {{k: v}}}}\nfunctionConfig:\n  apiVersion: fn.kpt.dev/v1alpha1\n  kind: StarlarkRun\n  metadata: {{name: f}}\n  source: {}\n",
+            serde_json::Value::String(source.into())
+        );
+        let out = crate::native::run_native(f, input.as_bytes(), Duration::from_secs(5)).unwrap();
+        let v = crate::yaml::parse_str_reference(std::str::from_utf8(&out.resource_list).unwrap())
+            .unwrap();
+        (out.exit_code, v)
+    }
+
+    #[test]
+    fn loads_krmfn_and_starlib_modules() {
+        let (code, v) = run_source(
+            r#"load("krmfn.star", "krmfn")
+load("encoding/json.star", "json")
+load("encoding/yaml.star", "yaml")
+load("encoding/base64.star", "base64")
+load("re.star", "re")
+load("math.star", "math")
+load("hash.star", "hash")
+out = {}
+for r in ctx.resource_list["items"]:
+    if krmfn.match_gvk(r, "apps/v1", "Deployment") and krmfn.match_name(r, "web") and krmfn.match_namespace(r, "prod"):
+        out["gvk"] = "deployment"
+    if krmfn.match_gvk(r, "v1", "ConfigMap"):
+        out["json"] = json.dumps(r["data"])
+        out["json_back"] = json.loads('{"a": [1, 2]}')["a"][1]
+        out["yaml"] = yaml.dumps(r["data"])
+        out["yaml_back"] = yaml.loads("x: [1, two]\n")["x"][1]
+out["b64"] = base64.encode("hello")
+out["b64_back"] = base64.decode("aGVsbG8=")
+out["b64_url"] = base64.encode("??>", encoding="url_raw")
+out["findall"] = re.findall("[0-9]+", "a1b22c333")
+out["split"] = re.split(",\\s*", "a, b,c")
+out["sub"] = re.sub("(\\w+)@(\\w+)", "\\2 at \\1", "me@host, $x")
+out["match"] = re.match("(a)(b)?", "acb")
+out["nomatch"] = str(re.match("b", "ab"))
+out["ceil"] = math.ceil(1.2)
+out["pow"] = math.pow(2, 10)
+out["pi"] = math.pi > 3.14
+out["sha"] = hash.sha256("abc")
+ctx.resource_list["items"].append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "out"}, "data": out})
+"#,
+        );
+        assert_eq!(code, 0, "{v}");
+        let data = &v["items"][2]["data"];
+        assert_eq!(data["gvk"], "deployment");
+        assert_eq!(data["json"], "{\"k\":\"v\"}");
+        assert_eq!(data["json_back"], 2);
+        assert_eq!(data["yaml"], "k: v\n");
+        assert_eq!(data["yaml_back"], "two");
+        assert_eq!(data["b64"], "aGVsbG8=");
+        assert_eq!(data["b64_back"], "hello");
+        assert_eq!(data["b64_url"], "Pz8-");
+        assert_eq!(data["findall"], serde_json::json!(["1", "22", "333"]));
+        assert_eq!(data["split"], serde_json::json!(["a", "b", "c"]));
+        assert_eq!(data["sub"], "host at me, $x");
+        assert_eq!(data["match"], serde_json::json!(["a", "a", ""]));
+        assert_eq!(data["nomatch"], "None");
+        assert_eq!(data["ceil"], 2);
+        assert_eq!(data["pow"], 1024.0);
+        assert_eq!(data["pi"], true);
+        assert_eq!(
+            data["sha"],
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn unknown_and_left_out_modules_are_clear_errors() {
+        for (module, needle) in [
+            ("nope.star", "is not a known module"),
+            (
+                "http.star",
+                "is not available in the native starlark runtime",
+            ),
+            (
+                "time.star",
+                "is not available in the native starlark runtime",
+            ),
+        ] {
+            let (code, v) = run_source(&format!("load(\"{module}\", \"x\")\n"));
+            assert_eq!(code, 1);
+            let msg = v["results"][0]["message"].as_str().unwrap();
+            assert!(msg.contains(needle), "{module}: {msg}");
+            assert!(
+                msg.contains("encoding/json.star"),
+                "lists what is available: {msg}"
+            );
+            assert_eq!(v["items"].as_array().unwrap().len(), 2, "items survive");
+        }
+        let (code, v) = run_source("load(\"krmfn.star\", \"nothing\")\n");
+        assert_eq!(code, 1);
+        assert!(
+            v["results"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("nothing")
+        );
     }
 }

@@ -15,9 +15,11 @@ pub fn golden(name: &str, input: &str, expected: &str, exit_code: i32) -> String
     let out = super::run_native(f, input.as_bytes(), Duration::from_secs(5)).unwrap();
     let text = String::from_utf8(out.resource_list).unwrap();
     let got: Value = crate::yaml::parse_str(&text).unwrap();
+    // Expected text goes through the reference parser, so the fast reader is checked too.
     let mut want: Value =
-        crate::yaml::parse_str(&format!("{HEADER}{}", expected.trim_start_matches('\n'))).unwrap();
-    let input_v: Value = crate::yaml::parse_str(&input).unwrap();
+        crate::yaml::parse_str_reference(&format!("{HEADER}{}", expected.trim_start_matches('\n')))
+            .unwrap();
+    let input_v: Value = crate::yaml::parse_str_reference(&input).unwrap();
     if want.get("functionConfig").is_none()
         && let Some(fc) = input_v.get("functionConfig")
     {

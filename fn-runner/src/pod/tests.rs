@@ -497,3 +497,117 @@ async fn adopts_pods_of_the_current_template_and_deletes_others() {
     assert_eq!(slots[0].pod, "cur-1");
     assert_eq!(slots[0].target, format!("cur.{NS}.svc.cluster.local:9446"));
 }
+
+#[tokio::test]
+async fn warm_up_starts_one_pod_per_config_with_pod_tags() {
+    let (svc, mut h) = mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(svc, NS);
+    // No connection target: the warm pod fails to start here, which ends the sequence.
+    let pods = Arc::new(PodEvaluator::new(
+        client,
+        config(Some("127.0.0.1:1".into())),
+        Arc::new(FakeResolver),
+    ));
+    let configs = crate::function_config::parse_all(
+        "apiVersion: config.porch.kpt.dev/v1alpha1\nkind: FunctionConfig\nmetadata: {name: exec-only}\nspec:\n  image: set-labels\n  binaryExecutor: {tags: [v0.2], path: set-labels}\n---\napiVersion: config.porch.kpt.dev/v1alpha1\nkind: FunctionConfig\nmetadata: {name: fn}\nspec:\n  image: fn\n  prefixes: [example.com/fns, other.example.com]\n  podExecutor: {tags: [v2, v3]}\n",
+        "test",
+    )
+    .unwrap();
+    assert_eq!(configs.len(), 2);
+    let p = pods.clone();
+    let warm = tokio::spawn(async move { p.warm_up(&configs).await });
+
+    // Only the config with pod tags warms, with its first prefix and first tag.
+    let id = "fn-v2-0-01234567";
+    let name = format!("{id}-warm1");
+    let base = format!("/api/v1/namespaces/{NS}");
+    let st = format!("/apis/config.porch.kpt.dev/v1alpha1/namespaces/{NS}/servicetemplates");
+    let tpl = with_rv(
+        serde_json::to_value(templates::default_pod_template(NS, "wrapper:v1").unwrap()).unwrap(),
+        "3",
+    );
+    expect(
+        &mut h,
+        Method::GET,
+        &format!("{base}/podtemplates/base-pod-template"),
+        200,
+        tpl,
+    )
+    .await;
+    expect(
+        &mut h,
+        Method::GET,
+        &format!("{st}/base-service-template"),
+        200,
+        templates::default_service_template(NS),
+    )
+    .await;
+    expect(
+        &mut h,
+        Method::GET,
+        &format!("{base}/pods?labelSelector=fn.kpt.dev/image={id}"),
+        200,
+        json!({"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": []}),
+    )
+    .await;
+    let sent = expect(
+        &mut h,
+        Method::POST,
+        &format!("{base}/pods"),
+        201,
+        pod_status(&name, "Pending", None),
+    )
+    .await;
+    let images: Vec<&str> = sent["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["image"].as_str())
+        .collect();
+    assert!(images.contains(&"example.com/fns/fn:v2"), "{sent}");
+    assert_eq!(sent["metadata"]["labels"]["fn.kpt.dev/image"], id);
+    expect(
+        &mut h,
+        Method::GET,
+        &format!("{base}/services/{id}"),
+        200,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": id}}),
+    )
+    .await;
+    expect(
+        &mut h,
+        Method::GET,
+        &format!("{base}/pods/{name}"),
+        200,
+        pod_status(&name, "Failed", None),
+    )
+    .await;
+    expect(
+        &mut h,
+        Method::DELETE,
+        &format!("{base}/pods/{name}"),
+        200,
+        pod_status(&name, "Failed", None),
+    )
+    .await;
+    expect(
+        &mut h,
+        Method::DELETE,
+        &format!("{base}/services/{id}"),
+        200,
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": id}}),
+    )
+    .await;
+    // A failed warm-up is logged, not fatal, and leaves no slot behind.
+    tokio::time::timeout(Duration::from_secs(10), warm)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pods.slots("example.com/fns/fn:v2").is_empty());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), h.next_request())
+            .await
+            .is_err(),
+        "no further requests"
+    );
+}

@@ -139,7 +139,10 @@ impl Emitter<'_> {
         match v {
             Value::Null => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            Value::Number(n) => self.out.push_str(&n.to_string()),
+            Value::Number(n) => {
+                use std::fmt::Write;
+                let _ = write!(self.out, "{n}");
+            }
             Value::String(s) => write_scalar_str(&mut self.out, s, 0),
             Value::Array(_) => self.out.push_str("[]"),
             Value::Object(_) => self.out.push_str("{}"),
@@ -190,25 +193,32 @@ fn write_scalar_str(out: &mut String, s: &str, _ind: usize) {
 }
 
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let b = s.as_bytes();
+    let Some(&first) = b.first() else {
         return false;
     };
-    if s.starts_with(' ') || s.ends_with(' ') || s.ends_with(':') {
+    if first == b' ' || b[b.len() - 1] == b' ' || b[b.len() - 1] == b':' {
         return false;
     }
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
-        || first.is_ascii_digit()
-        || first == '+'
-        || first == '.'
-    {
+    if b"-?:,[]{}#&*!|>'\"%@`+.".contains(&first) || first.is_ascii_digit() {
         // Indicators, and anything that might read as a number.
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.chars().any(|c| c.is_control() || c == '\u{feff}')
-    {
+    // One pass: no `: `, no ` #`, no control characters, no BOM.
+    let mut prev = 0u8;
+    for &c in b {
+        if c < 0x20 || c == 0x7f || (prev == b':' && c == b' ') || (prev == b' ' && c == b'#') {
+            return false;
+        }
+        prev = c;
+    }
+    if !s.is_ascii() && s.chars().any(|c| c.is_control() || c == '\u{feff}') {
         return false;
     }
     // Flow indicators are fine in block context but a '{' or '[' start is excluded above.
+    if b.len() > 5 {
+        return true;
+    }
     !matches!(
         s.to_ascii_lowercase().as_str(),
         "null" | "~" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | ".nan"
