@@ -1,55 +1,35 @@
-//! Object names, keys and UIDs (porch-api.md §1.8). Validators and UIDs delegate to `porch-crds`;
-//! composing and parsing names still has its own copy here (with `String` errors), to be folded
-//! into `porch_crds::names` next.
+//! Object names, keys and UIDs (porch-api.md §1.8): thin adapters over `porch_crds::names`
+//! (the one implementation of upstream's composition, parsing and validation), keeping the
+//! engine's `String` errors and its flat [`PackageRevisionKey`].
 
-const INVALID: &str = " invalid: ";
+use porch_crds::names as crd_names;
 
 /// `validation.IsDNS1123Label`: the list of problems, empty when valid.
 pub fn dns1123_label_errors(s: &str) -> Vec<String> {
-    porch_crds::names::is_dns1123_label(s)
+    crd_names::is_dns1123_label(s)
 }
 
 /// `validation.IsDNS1123Subdomain`.
 pub fn dns1123_subdomain_errors(s: &str) -> Vec<String> {
-    porch_crds::names::is_dns1123_subdomain(s)
+    crd_names::is_dns1123_subdomain(s)
 }
 
 /// `ValidateDirectoryName`: a DNS label once `/` are removed; no `//`.
 pub fn validate_directory_name(directory: &str, mandatory: bool) -> Result<(), String> {
-    let mut errs = Vec::new();
-    if directory.contains("//") {
-        errs.push("consecutive '/' characters are not allowed".to_owned());
-    }
-    let no_slash = directory.replace('/', "");
-    if mandatory || !no_slash.is_empty() {
-        errs.extend(dns1123_label_errors(&no_slash));
-    } else {
-        errs.clear();
-    }
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(errs.join(","))
-    }
+    crd_names::validate_directory_name(directory, mandatory).map_err(|e| e.message)
 }
 
-fn dotted(path: &str, package: &str) -> String {
-    let joined = if path.is_empty() {
-        package.to_owned()
-    } else {
-        format!("{}/{}", path.trim_end_matches('/'), package)
-    };
-    joined.replace('/', ".").trim_matches('.').to_owned()
-}
-
-/// `repo.path.dotted.pkg.ws`. `package_name` is the full `path/pkg`.
+/// `repo.path.dotted.pkg.ws`. `package_name` is the full `path/pkg`. Every part is non-empty
+/// for the revisions the engine names (an empty part gives `""`, as upstream).
 pub fn package_revision_name(repo: &str, package_name: &str, workspace: &str) -> String {
-    format!("{repo}.{}.{workspace}", dotted("", package_name))
+    let (path, package) = crd_names::split_package_path(package_name);
+    crd_names::compose_pkg_rev_obj_name(repo, path, package, workspace)
 }
 
 /// `repo.path.dotted.pkg`.
 pub fn package_object_name(repo: &str, package_name: &str) -> String {
-    format!("{repo}.{}", dotted("", package_name))
+    let (path, package) = crd_names::split_package_path(package_name);
+    crd_names::compose_pkg_obj_name(repo, path, package)
 }
 
 /// `ValidPkgRevObjName`, with upstream's message layout.
@@ -59,69 +39,7 @@ pub fn validate_package_revision_name(
     package: &str,
     workspace: &str,
 ) -> Result<(), String> {
-    let mut errs: Vec<String> = Vec::new();
-    let repo_errs = dns1123_label_errors(repo);
-    if !repo_errs.is_empty() {
-        errs.push(format!(
-            "repository part {} of object name invalid\n",
-            crate::error::go_quote(repo)
-        ));
-        errs.push(format!(
-            "repository name {repo}{INVALID}{}\n",
-            repo_errs.join(",")
-        ));
-    }
-    if let Err(e) = validate_directory_name(path, false) {
-        errs.push(format!(
-            "package path part {} of object name invalid\n",
-            crate::error::go_quote(path)
-        ));
-        errs.push(format!("path {path}{INVALID}{e}\n"));
-    }
-    let pkg_errs = dns1123_label_errors(package);
-    if !pkg_errs.is_empty() {
-        errs.push(format!(
-            "package name part {} of object name invalid\n",
-            crate::error::go_quote(package)
-        ));
-        errs.push(format!(
-            "package name {package}{INVALID}{}\n",
-            pkg_errs.join(",")
-        ));
-    }
-    let ws_errs = dns1123_label_errors(workspace);
-    if !ws_errs.is_empty() {
-        errs.push(format!(
-            "workspace name part {} of package revision name invalid\n",
-            crate::error::go_quote(workspace)
-        ));
-        errs.push(format!(
-            "workspace name {workspace}{INVALID}{}\n",
-            ws_errs.join(",")
-        ));
-    }
-    if errs.is_empty() {
-        let full = format!("{repo}.{}.{workspace}", dotted(path, package));
-        let sub = dns1123_subdomain_errors(&full);
-        if !sub.is_empty() {
-            errs.push(format!(
-                "package revision kubernetes name {} invalid\n",
-                crate::error::go_quote(&full)
-            ));
-            errs.push(format!(
-                "package revision kubernetes name {full}{INVALID}{}\n",
-                sub.join("")
-            ));
-        }
-    }
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "package revision kubernetes resource name invalid:\n{}",
-            errs.concat()
-        ))
-    }
+    crd_names::valid_pkg_rev_obj_name(repo, path, package, workspace).map_err(|e| e.message)
 }
 
 /// A package revision name parsed back into its parts (`PkgRevK8sName2Key`).
@@ -146,51 +64,18 @@ impl PackageRevisionKey {
     }
 }
 
-/// The workspace part of a name: after the last `.`, or from the last `.v` when the name ends in
-/// `.v<digits and dots><digit>` (so `repo.pkg.v1.2` has workspace `v1.2`).
-fn workspace_of(name: &str) -> &str {
-    if !name.contains('.') {
-        return "";
-    }
-    if let Some(idx) = name.rfind(".v") {
-        let tail = &name[idx + 2..];
-        let ends_semver = !tail.is_empty()
-            && tail.bytes().all(|c| c.is_ascii_digit() || c == b'.')
-            && tail.as_bytes().last().is_some_and(u8::is_ascii_digit);
-        if ends_semver {
-            return &name[idx + 1..];
-        }
-    }
-    name.rsplit_once('.').map_or("", |(_, ws)| ws)
-}
-
-/// Parses `repo.path.dotted.pkg.ws` into a key and validates every part.
+/// Parses `repo.path.dotted.pkg.ws` into a key and validates every part (a workspace with
+/// dots, `v1.2`, stays whole).
 pub fn parse_package_revision_name(name: &str) -> Result<PackageRevisionKey, String> {
-    let workspace = workspace_of(name).to_owned();
-    let rest = if workspace.is_empty() {
-        name
-    } else {
-        name[..name.len() - workspace.len()].trim_end_matches('.')
-    };
-    let (repo, pkg_part) = rest.split_once('.').unwrap_or((rest, ""));
-    let (path_dotted, package) = pkg_part.rsplit_once('.').unwrap_or(("", pkg_part));
-    let key = PackageRevisionKey {
-        repository: repo.to_owned(),
-        path: path_dotted.replace('.', "/"),
-        package: package.to_owned(),
-        workspace,
-    };
-    // A workspace with dots (v1.2) is validated with its dots turned into dashes, as upstream does.
-    validate_package_revision_name(
-        &key.repository,
-        &key.path,
-        &key.package,
-        &key.workspace.replace('.', "-"),
-    )?;
-    Ok(key)
+    let key = crd_names::parse_pkg_rev_obj_name("", name).map_err(|e| e.message)?;
+    Ok(PackageRevisionKey {
+        repository: key.package.repository,
+        path: key.package.path,
+        package: key.package.package,
+        workspace: key.workspace,
+    })
 }
 
-/// The namespace UUID of `util.GenerateUid`.
 /// Deterministic uid of a PackageRevision (and its PRR).
 pub fn package_revision_uid(namespace: &str, name: &str) -> String {
     porch_crds::uid::package_revision_uid(namespace, name)

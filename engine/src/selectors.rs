@@ -209,31 +209,20 @@ fn requirement_matches(req: &FieldRequirement, pr: &PackageRevision) -> bool {
     }
 }
 
-/// A `-l` label selector restricted to equality terms (`k=v`, `k==v`, `k!=v`, `k`, `!k`), matched
-/// against metadata labels (which include the computed latest label).
+/// Whether `labels` (metadata labels, including the computed latest label) satisfy a `-l`
+/// label selector. Parsing and matching are `porch_apimachinery`'s (Kubernetes' grammar:
+/// `k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (..)`, `k notin (..)`).
 pub fn label_selector_matches(
     selector: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<bool, EngineError> {
-    for term in split_terms(selector) {
-        let term = term.trim();
-        let ok = if let Some(key) = term.strip_prefix('!') {
-            !labels.contains_key(key.trim())
-        } else if term.contains('=') {
-            let (k, op, v) = split_term(term)?;
-            let got = labels.get(k);
-            match op {
-                "!=" => got.is_none_or(|g| g != v),
-                _ => got.is_some_and(|g| g == v),
-            }
-        } else {
-            labels.contains_key(term)
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let parsed = porch_apimachinery::labels::LabelSelector::parse(selector)
+        .map_err(|e| bad(e.to_string()))?;
+    let labels: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    Ok(parsed.matches(&labels))
 }
 
 #[cfg(test)]
@@ -375,8 +364,12 @@ mod tests {
             ("!missing", true),
             ("app", true),
             ("app=y", false),
+            ("app in (x,y)", true),
+            ("app notin (x)", false),
         ] {
             assert_eq!(label_selector_matches(sel, &labels).unwrap(), want, "{sel}");
         }
+        let err = label_selector_matches("app in x", &labels).unwrap_err();
+        assert!(matches!(err, EngineError::BadRequest(_)), "{err:?}");
     }
 }

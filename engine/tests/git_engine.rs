@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use porch_engine::adapters::git::{StaticCredentials, StaticRepositories};
-use porch_engine::adapters::{GitBackend, GitRepoSpec, KptOps};
+use porch_engine::adapters::{BackendOptions, FetchPolicy, GitBackend, GitRepoSpec, KptOps};
 use porch_engine::backend::{
     BackendError, CommitTask, DraftCommit, MetadataStore, RepositoryBackend,
 };
@@ -109,6 +110,11 @@ impl Env {
 
     /// An engine with its own cache directory (one per simulated process).
     fn engine(&self, cache: &str) -> TestEngine {
+        self.engine_with(cache, BackendOptions::default())
+    }
+
+    /// Like [`engine`](Self::engine) with explicit caching knobs.
+    fn engine_with(&self, cache: &str, options: BackendOptions) -> TestEngine {
         let specs = StaticRepositories::new();
         for (name, url) in &self.urls {
             specs.insert(
@@ -133,7 +139,7 @@ impl Env {
         );
         let evaluator = porch_fn_runner::in_process_evaluator(Default::default());
         Engine::new(
-            GitBackend::new(specs, creds, self.dir.path().join(cache)),
+            GitBackend::new(specs, creds, self.dir.path().join(cache)).with_options(options),
             Meta::default(),
             KptOps::new(evaluator),
             EngineOptions::default(),
@@ -677,5 +683,352 @@ async fn concurrent_writers_in_two_engines_never_lose_a_commit() {
         env.rev_parse("repo", "refs/heads/drafts/shared/ws")
             .is_some()
     );
+    env.server.stop().await;
+}
+
+fn window(fresh_for: Duration) -> BackendOptions {
+    BackendOptions {
+        fetch: FetchPolicy { fresh_for },
+        spec_ttl: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test]
+async fn reads_within_the_fetch_window_do_not_fetch_and_writes_do_not_refetch() {
+    let env = Env::start(&[("repo", false)]).await;
+    let engine = env.engine_with("cache", window(Duration::from_secs(60)));
+    let all = FieldFilter::default();
+    engine.list(&env.scope, &all).await.unwrap();
+    let opened = engine.backend().network_fetches();
+    assert_eq!(opened, 1, "opening the repository fetches once");
+    for _ in 0..3 {
+        engine.list(&env.scope, &all).await.unwrap();
+    }
+    let concurrent = (0..4).map(|_| engine.list(&env.scope, &all));
+    futures::future::join_all(concurrent).await;
+    assert_eq!(engine.backend().network_fetches(), opened);
+
+    // A write records its own push in the cache: it is listed without another fetch.
+    engine
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", "pkg", "ws", vec![init_task("p")]),
+        )
+        .await
+        .unwrap();
+    let draft = env.rev_parse("repo", "refs/heads/drafts/pkg/ws").unwrap();
+    let listed = engine.get(&env.scope, "repo.pkg.ws").await.unwrap();
+    assert_eq!(listed.metadata.resource_version, draft);
+    let published = publish(&env, &engine, "repo.pkg.ws").await;
+    assert_eq!(published.spec.revision, 1);
+    assert_eq!(engine.backend().network_fetches(), opened);
+
+    // With no window every read fetches (and nothing is shared between sequential reads).
+    let eager = env.engine_with("cache-eager", window(Duration::ZERO));
+    eager.list(&env.scope, &all).await.unwrap();
+    let before = eager.backend().network_fetches();
+    eager.list(&env.scope, &all).await.unwrap();
+    eager.list(&env.scope, &all).await.unwrap();
+    assert_eq!(eager.backend().network_fetches(), before + 2);
+    env.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_write_from_a_stale_cache_is_refused_by_the_lease_and_the_next_read_fetches() {
+    let env = Env::start(&[("repo", false)]).await;
+    let a = env.engine_with("cache-a", window(Duration::from_secs(60)));
+    let b = env.engine_with("cache-b", window(Duration::from_secs(60)));
+    let created = a
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", "shared", "ws", vec![init_task("s")]),
+        )
+        .await
+        .unwrap();
+    let seen = b.get(&env.scope, "repo.shared.ws").await.unwrap();
+    assert_eq!(
+        seen.metadata.resource_version,
+        created.metadata.resource_version
+    );
+
+    let mut files = a
+        .get_resources(&env.scope, "repo.shared.ws")
+        .await
+        .unwrap()
+        .1
+        .as_ref()
+        .clone();
+    files.insert("a.yaml".into(), CONFIGMAP.into());
+    let by_a = a
+        .update_resources(
+            &env.scope,
+            &user(),
+            "repo.shared.ws",
+            &ResourcesUpdate {
+                resource_version: created.metadata.resource_version.clone(),
+                resources: files.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let head = by_a.package_revision.metadata.resource_version;
+
+    // Inside its window B still serves what it read...
+    let fetches = b.backend().network_fetches();
+    let stale = b.get(&env.scope, "repo.shared.ws").await.unwrap();
+    assert_eq!(
+        stale.metadata.resource_version,
+        created.metadata.resource_version
+    );
+    assert_eq!(b.backend().network_fetches(), fetches);
+    // ...but a write from that view is refused by git (the push lease), not applied.
+    files.insert("b.yaml".into(), CONFIGMAP.into());
+    let err = b
+        .update_resources(
+            &env.scope,
+            &user(),
+            "repo.shared.ws",
+            &ResourcesUpdate {
+                resource_version: created.metadata.resource_version.clone(),
+                resources: files,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Conflict { .. }), "{err:?}");
+    assert_eq!(
+        env.rev_parse("repo", "refs/heads/drafts/shared/ws")
+            .unwrap(),
+        head
+    );
+    // The refusal made B's cache stale: the next read fetches and sees A's commit.
+    let fresh = b.get(&env.scope, "repo.shared.ws").await.unwrap();
+    assert_eq!(fresh.metadata.resource_version, head);
+    assert!(b.backend().network_fetches() > fetches);
+    env.server.stop().await;
+}
+
+/// Namespace isolation: a revision of namespace `ns` can never read or reference a Repository,
+/// a package revision or a Secret of namespace `other`, even when a Repository of `other` is
+/// handed to the engine by mistake.
+#[tokio::test]
+async fn references_into_another_namespace_are_not_found() {
+    const OTHER: &str = "other";
+    const OTHER_SECRET: &str = "other-only";
+    let env = Env::start(&[("blueprints", false), ("deploy", true)]).await;
+    let creds = || Credentials::Basic {
+        username: "porch".into(),
+        password: "s3cret".into(),
+    };
+    let specs = StaticRepositories::new();
+    let spec = |name: &str| GitRepoSpec {
+        url: env.urls[name].clone(),
+        branch: "main".into(),
+        secret_ref: Some(SECRET.into()),
+        ..GitRepoSpec::default()
+    };
+    // blueprints is registered in `other` only; deploy in `ns`.
+    specs.insert(OTHER, "blueprints", spec("blueprints"));
+    specs.insert(NS, "deploy", spec("deploy"));
+    let secrets = StaticCredentials::new();
+    secrets.insert(NS, SECRET, creds());
+    secrets.insert(OTHER, SECRET, creds());
+    secrets.insert(OTHER, OTHER_SECRET, creds());
+    let engine: TestEngine = Engine::new(
+        GitBackend::new(specs, secrets, env.dir.path().join("cache")),
+        Meta::default(),
+        KptOps::new(porch_fn_runner::in_process_evaluator(Default::default())),
+        EngineOptions::default(),
+    );
+    let blueprints = |namespace: &str| RepositoryInfo {
+        namespace: namespace.into(),
+        name: "blueprints".into(),
+        branch: "main".into(),
+        ..RepositoryInfo::default()
+    };
+    let other = Scope {
+        namespace: OTHER.into(),
+        repositories: vec![blueprints(OTHER)],
+    };
+    let mut pr = new_pr("blueprints", "basens", "v1", vec![init_task("bp")]);
+    pr.metadata.namespace = OTHER.into();
+    engine.create(&other, &user(), &pr).await.unwrap();
+    for lifecycle in ["Proposed", "Published"] {
+        let mut pr = engine.get(&other, "blueprints.basens.v1").await.unwrap();
+        pr.spec.lifecycle = lifecycle.into();
+        let kind = if lifecycle == "Published" {
+            UpdateKind::Approval
+        } else {
+            UpdateKind::Main
+        };
+        engine
+            .update(&other, &user(), "blueprints.basens.v1", &pr, kind)
+            .await
+            .unwrap();
+    }
+
+    // The scope of `ns`, with `other`'s Repository leaked into it.
+    let ns = Scope {
+        namespace: NS.into(),
+        repositories: vec![blueprints(OTHER), env.repo("deploy")],
+    };
+    let in_ns = |pkg: &str, task: Task| new_pr("deploy", pkg, "v1", vec![task]);
+    let create_err = |pr: PackageRevision| {
+        let engine = &engine;
+        let ns = &ns;
+        async move {
+            engine
+                .create(ns, &user(), &pr)
+                .await
+                .unwrap_err()
+                .to_string()
+        }
+    };
+
+    // Reads: the revision of `other` is neither listed nor found.
+    let listed = engine.list(&ns, &FieldFilter::default()).await.unwrap();
+    assert!(
+        listed.iter().all(|p| p.spec.repository == "deploy"),
+        "{listed:?}"
+    );
+    let err = engine.get(&ns, "blueprints.basens.v1").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "packagerevisions.porch.kpt.dev \"blueprints.basens.v1\" not found"
+    );
+
+    // A create in the Repository of `other`.
+    let mut pr = new_pr("blueprints", "x", "v1", vec![init_task("x")]);
+    pr.metadata.namespace = NS.into();
+    assert_eq!(
+        create_err(pr).await,
+        "repositories.config.porch.kpt.dev \"blueprints\" not found"
+    );
+
+    // Clone by upstreamRef.
+    let clone = |upstream: UpstreamPackage| Task {
+        task_type: "clone".into(),
+        clone: Some(CloneTask { upstream }),
+        ..Task::default()
+    };
+    let by_ref = clone(UpstreamPackage {
+        upstream_ref: Some("blueprints.basens.v1".into()),
+        ..UpstreamPackage::default()
+    });
+    assert_eq!(
+        create_err(in_ns("site1", by_ref)).await,
+        "Internal error occurred: cannot find package revision \"blueprints.basens.v1\""
+    );
+
+    // Upgrade: old and new upstream in `other`, local in `ns`.
+    engine
+        .create(&ns, &user(), &in_ns("local", init_task("l")))
+        .await
+        .unwrap();
+    let upgrade = Task {
+        task_type: "upgrade".into(),
+        upgrade: Some(porch_engine::model::UpgradeTask {
+            old_upstream: "blueprints.basens.v1".into(),
+            new_upstream: "blueprints.basens.v1".into(),
+            local_package_revision: "deploy.local.v1".into(),
+            ..Default::default()
+        }),
+        ..Task::default()
+    };
+    let mut pr = in_ns("local", upgrade);
+    pr.spec.workspace_name = "v2".into();
+    assert_eq!(
+        create_err(pr).await,
+        "Internal error occurred: cannot find package revision \"blueprints.basens.v1\""
+    );
+
+    // Clone from a git URL with a Secret that exists only in `other`.
+    let by_url = clone(UpstreamPackage {
+        origin_type: "git".into(),
+        git: Some(GitPackage {
+            repo: env.urls["blueprints"].clone(),
+            git_ref: "basens/v1".into(),
+            directory: "basens".into(),
+            secret_ref: Some(OTHER_SECRET.into()),
+        }),
+        ..UpstreamPackage::default()
+    });
+    assert_eq!(
+        create_err(in_ns("site2", by_url)).await,
+        "Internal error occurred: cannot resolve credentials in a secret ns/other-only: secrets \"other-only\" not found"
+    );
+    for draft in ["site1", "site2"] {
+        assert!(
+            env.rev_parse("deploy", &format!("refs/heads/drafts/{draft}/v1"))
+                .is_none()
+        );
+    }
+    env.server.stop().await;
+}
+
+/// Repository specs that count their reads.
+struct CountingSpecs {
+    inner: StaticRepositories,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl porch_engine::adapters::RepositorySpecs for CountingSpecs {
+    async fn git_spec(&self, namespace: &str, name: &str) -> Result<GitRepoSpec, BackendError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.git_spec(namespace, name).await
+    }
+}
+
+#[tokio::test]
+async fn repository_specs_and_secrets_are_reused_within_their_ttl() {
+    let env = Env::start(&[("repo", false)]).await;
+    let backend = |ttl: Duration| {
+        let inner = StaticRepositories::new();
+        inner.insert(
+            NS,
+            "repo",
+            GitRepoSpec {
+                url: env.urls["repo"].clone(),
+                branch: "main".into(),
+                secret_ref: Some(SECRET.into()),
+                ..GitRepoSpec::default()
+            },
+        );
+        let creds = StaticCredentials::new();
+        creds.insert(
+            NS,
+            SECRET,
+            Credentials::Basic {
+                username: "porch".into(),
+                password: "s3cret".into(),
+            },
+        );
+        let specs = CountingSpecs {
+            inner,
+            reads: Default::default(),
+        };
+        GitBackend::new(
+            specs,
+            creds,
+            env.dir.path().join(format!("cache-{}", ttl.as_secs())),
+        )
+        .with_options(BackendOptions {
+            fetch: FetchPolicy::default(),
+            spec_ttl: ttl,
+        })
+    };
+    let reads = |b: &GitBackend<CountingSpecs, StaticCredentials>| {
+        b.specs().reads.load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let cached = backend(Duration::from_secs(60));
+    let uncached = backend(Duration::ZERO);
+    for _ in 0..4 {
+        cached.list_revisions(&env.repo("repo")).await.unwrap();
+        uncached.list_revisions(&env.repo("repo")).await.unwrap();
+    }
+    assert_eq!(reads(&cached), 1);
+    assert_eq!(reads(&uncached), 4);
     env.server.stop().await;
 }

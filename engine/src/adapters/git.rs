@@ -1,15 +1,28 @@
 //! [`GitBackend`]: the [`RepositoryBackend`] over `porch-git`. One opened [`GitRepository`]
 //! per (namespace, Repository name), its bare cache under `<cache_dir>/<namespace>/<name>-<hash>`.
 //! A Repository whose spec or credentials changed is reopened.
+//!
+//! Caching (all of it bounded by [`BackendOptions`]): the resolved Repository spec and Secret
+//! are reused for `spec_ttl`; fetches go through [`SharedFetchRemote`] (shared when concurrent,
+//! skipped within `fetch.fresh_for`); a listing is reused while the cache's refs are unchanged.
+//! Writes never depend on those caches being current: porch-git pushes with leases.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use porch_git::{Author, Credentials, GitError, GitRepository, NewDraft, RepoConfig, refs};
+use futures::{StreamExt as _, TryStreamExt as _};
+use porch_git::config::split_url_credentials;
+use porch_git::{
+    Author, Credentials, GitError, GitRepository, HttpRemote, NewDraft, RepoConfig, refs,
+};
 use sha2::Digest as _;
 
+use super::cache_refs;
+use super::fetch::{FetchPolicy, SharedFetchRemote};
 use super::record::{self, KptfileFacts, kptfile_facts, record_of};
 use super::upstream;
 use crate::backend::{BackendError, CommitTask, DraftCommit, RepositoryBackend};
@@ -107,7 +120,8 @@ impl CredentialSource for StaticCredentials {
         lock(&self.secrets)
             .get(&(namespace.to_owned(), secret.to_owned()))
             .cloned()
-            .ok_or_else(|| BackendError::NotFound(format!("secret {namespace}/{secret} not found")))
+            // The API server's wording for a missing Secret.
+            .ok_or_else(|| BackendError::NotFound(format!("secrets {secret:?} not found")))
     }
 }
 
@@ -133,6 +147,38 @@ struct Opened {
     repo: Arc<GitRepository>,
 }
 
+/// The backend's caching knobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendOptions {
+    /// Fetch sharing and the freshness window.
+    pub fetch: FetchPolicy,
+    /// How long a resolved Repository spec and its Secret are reused (`ZERO`: read every call).
+    pub spec_ttl: Duration,
+}
+
+impl Default for BackendOptions {
+    fn default() -> Self {
+        Self {
+            fetch: FetchPolicy::default(),
+            spec_ttl: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A resolved Repository (spec + credentials) and when it was read.
+struct Resolved {
+    at: Instant,
+    config: RepoConfig,
+}
+
+/// The records of one listing and the cache version (ref digest) they were built from.
+struct Listing {
+    version: String,
+    records: Vec<RevisionRecord>,
+}
+
+type RepoKey = (String, String);
+
 /// Per-commit facts that need a history walk or a Kptfile read (immutable per commit).
 #[derive(Clone)]
 struct Derived {
@@ -147,8 +193,12 @@ pub struct GitBackend<S, C> {
     specs: S,
     credentials: C,
     cache_dir: PathBuf,
-    repos: tokio::sync::Mutex<HashMap<(String, String), Opened>>,
+    options: BackendOptions,
+    repos: tokio::sync::Mutex<HashMap<RepoKey, Opened>>,
+    resolved: Mutex<HashMap<RepoKey, Resolved>>,
+    listings: Mutex<HashMap<RepoKey, Listing>>,
     derived: Mutex<HashMap<(String, String, i64, String), Derived>>,
+    network_fetches: Arc<AtomicU64>,
 }
 
 /// The lifecycle changes that move a revision's refs without committing.
@@ -166,9 +216,68 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
             specs,
             credentials,
             cache_dir: cache_dir.into(),
+            options: BackendOptions::default(),
             repos: tokio::sync::Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
+            listings: Mutex::new(HashMap::new()),
             derived: Mutex::new(HashMap::new()),
+            network_fetches: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Replaces the caching knobs (before first use).
+    pub fn with_options(mut self, options: BackendOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub fn options(&self) -> BackendOptions {
+        self.options
+    }
+
+    /// How many fetches reached a remote so far (opening a repository included).
+    pub fn network_fetches(&self) -> u64 {
+        self.network_fetches.load(Ordering::Relaxed)
+    }
+
+    /// The resolved spec and credentials of a Repository, reused for `spec_ttl`.
+    async fn resolved_config(&self, info: &RepositoryInfo) -> Result<RepoConfig, BackendError> {
+        let key = (info.namespace.clone(), info.name.clone());
+        let ttl = self.options.spec_ttl;
+        if let Some(r) = lock(&self.resolved).get(&key)
+            && r.at.elapsed() < ttl
+        {
+            return Ok(r.config.clone());
+        }
+        let spec = self.specs.git_spec(&info.namespace, &info.name).await?;
+        let config = self.config(&info.namespace, &spec).await?;
+        if !ttl.is_zero() {
+            lock(&self.resolved).insert(
+                key,
+                Resolved {
+                    at: Instant::now(),
+                    config: config.clone(),
+                },
+            );
+        }
+        Ok(config)
+    }
+
+    /// Opens the cache at `dir` with fetches shared through [`SharedFetchRemote`].
+    async fn open(&self, config: RepoConfig, dir: PathBuf) -> Result<GitRepository, GitError> {
+        let mut config = config;
+        let (url, url_credentials) = split_url_credentials(&config.url);
+        config.url = url;
+        if config.credentials.is_none() {
+            config.credentials = url_credentials;
+        }
+        let http = Arc::new(HttpRemote::new(&config.url, config.credentials.as_ref()));
+        let remote = Arc::new(SharedFetchRemote::new(
+            http,
+            self.options.fetch,
+            self.network_fetches.clone(),
+        ));
+        GitRepository::open_with_remote(config, dir, remote).await
     }
 
     pub fn specs(&self) -> &S {
@@ -185,7 +294,7 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
         spec: &GitRepoSpec,
     ) -> Result<RepoConfig, BackendError> {
         let credentials = match spec.secret_ref.as_deref().filter(|s| !s.is_empty()) {
-            Some(secret) => Some(self.credentials.credentials(namespace, secret).await?),
+            Some(secret) => Some(self.resolve_credentials(namespace, secret).await?),
             None => None,
         };
         Ok(RepoConfig {
@@ -203,13 +312,33 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
         })
     }
 
+    /// The credentials in Secret `secret` of `namespace` (only ever the namespace of the
+    /// Repository or of the package revision being created), with upstream's message.
+    async fn resolve_credentials(
+        &self,
+        namespace: &str,
+        secret: &str,
+    ) -> Result<Credentials, BackendError> {
+        self.credentials
+            .credentials(namespace, secret)
+            .await
+            .map_err(|e| {
+                let message =
+                    format!("cannot resolve credentials in a secret {namespace}/{secret}: {e}");
+                match e {
+                    BackendError::NotFound(_) => BackendError::NotFound(message),
+                    BackendError::Forbidden(_) => BackendError::Forbidden(message),
+                    BackendError::Stale(_) | BackendError::Other(_) => BackendError::Other(message),
+                }
+            })
+    }
+
     /// The opened repository of `info` (opening or reopening it when its spec changed).
     pub async fn repository(
         &self,
         info: &RepositoryInfo,
     ) -> Result<Arc<GitRepository>, BackendError> {
-        let spec = self.specs.git_spec(&info.namespace, &info.name).await?;
-        let config = self.config(&info.namespace, &spec).await?;
+        let config = self.resolved_config(info).await?;
         let key = (info.namespace.clone(), info.name.clone());
         let mut repos = self.repos.lock().await;
         if let Some(o) = repos.get(&key)
@@ -225,10 +354,11 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
                 .join(&info.namespace)
                 .join(format!("{}-{}", info.name, &digest[..12]));
         let repo = Arc::new(
-            GitRepository::open(config.clone(), dir)
+            self.open(config.clone(), dir)
                 .await
                 .map_err(map_git_error)?,
         );
+        lock(&self.listings).remove(&key);
         repos.insert(
             key,
             Opened {
@@ -390,13 +520,34 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         info: &RepositoryInfo,
     ) -> Result<Vec<RevisionRecord>, BackendError> {
         let repo = self.repository(info).await?;
-        repo.refresh().await.map_err(map_git_error)?;
-        let listed = repo.list().await.map_err(map_git_error)?;
-        let mut out = Vec::with_capacity(listed.len());
-        for rev in &listed {
-            let d = self.derive(&repo, rev).await?;
-            out.push(self.to_record(info, &repo, rev, d));
+        let version = repo.refresh().await.map_err(map_git_error)?.version;
+        let key = (info.namespace.clone(), info.name.clone());
+        if let Some(l) = lock(&self.listings).get(&key)
+            && l.version == version
+        {
+            return Ok(l.records.clone());
         }
+        let listed = repo.list().await.map_err(map_git_error)?;
+        // Revisions not seen before need a history walk and a Kptfile read each (blocking gix
+        // work): run several at once on a cold cache. Order is kept.
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        let pending: Vec<_> = listed.iter().map(|rev| self.derive(&repo, rev)).collect();
+        let derived: Vec<Derived> = futures::stream::iter(pending)
+            .buffered(parallel)
+            .try_collect()
+            .await?;
+        let out: Vec<RevisionRecord> = listed
+            .iter()
+            .zip(derived)
+            .map(|(rev, d)| self.to_record(info, &repo, rev, d))
+            .collect();
+        lock(&self.listings).insert(
+            key,
+            Listing {
+                version,
+                records: out.clone(),
+            },
+        );
         Ok(out)
     }
 
@@ -480,14 +631,14 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         published_by: Option<&str>,
     ) -> Result<RevisionRecord, BackendError> {
         let repo = self.repository(info).await?;
-        let g = self.current(&repo, rev).await?;
+        let g = self.git_rev(&repo, rev);
         // porch-git numbers the tag itself (highest tag + 1, never moving a tag). If that is
-        // not the number the engine decided, another writer published first: refuse.
-        let tag = refs::tag_ref(&g.full_path, revision);
-        let taken = repo.list().await.map_err(map_git_error)?.iter().any(|r| {
-            r.git_ref == tag || (r.full_path == g.full_path && r.key.revision >= revision)
-        });
-        if taken {
+        // not the number the engine decided, another writer published first: refuse. Tag
+        // names suffice (no listing); porch-git's push leases on the draft ref and the branch
+        // head refuse a revision that moved meanwhile.
+        let highest = cache_refs::highest_published(repo.cache_dir(), &g.full_path).await?;
+        if highest >= revision {
+            let tag = refs::tag_ref(&g.full_path, revision);
             return Err(BackendError::Stale(format!("tag {tag} already exists")));
         }
         let out = repo
@@ -542,8 +693,28 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         rev: &RevisionRecord,
     ) -> Result<(), BackendError> {
         let repo = self.repository(info).await?;
-        let g = if rev.lifecycle.is_published() {
-            // Tags and deletionProposed branches carry no lease of their own: check first.
+        let g = if rev.lifecycle.is_published() && rev.revision > 0 {
+            // Tags carry no lease of their own: check the tag still names the commit read.
+            repo.refresh().await.map_err(map_git_error)?;
+            let g = self.git_rev(&repo, rev);
+            let tag = refs::tag_ref(&g.full_path, rev.revision);
+            match cache_refs::peeled_commit(repo.cache_dir(), &tag).await? {
+                None => {
+                    return Err(BackendError::NotFound(format!(
+                        "package revision {} not found",
+                        rev.name()
+                    )));
+                }
+                Some(c) if c != rev.commit => {
+                    return Err(BackendError::Stale(format!(
+                        "{tag} moved from {} to {c}",
+                        rev.commit
+                    )));
+                }
+                Some(_) => g,
+            }
+        } else if rev.lifecycle.is_published() {
+            // The placeholder: the branch head read must still be current.
             self.current(&repo, rev).await?
         } else {
             self.git_rev(&repo, rev)
@@ -557,7 +728,7 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         git: &GitPackage,
     ) -> Result<(PackageFiles, GitLock), BackendError> {
         let credentials = match git.secret_ref.as_deref().filter(|s| !s.is_empty()) {
-            Some(secret) => Some(self.credentials.credentials(namespace, secret).await?),
+            Some(secret) => Some(self.resolve_credentials(namespace, secret).await?),
             None => None,
         };
         upstream::fetch(&self.cache_dir.join(".upstream"), git, credentials.as_ref()).await

@@ -1,7 +1,16 @@
 //! The engine's seams wired to real parts: git repositories ([`git::GitBackend`] over
 //! `porch-git`), the kpt library ([`kpt::KptOps`]) and Kubernetes ([`kube`]: Repository specs,
 //! Secrets and PackageRev metadata). [`build_engine`] assembles the production engine.
+//!
+//! Caching in front of git and the API server: [`fetch::SharedFetchRemote`] shares concurrent
+//! fetches of a repository and skips one that follows another within
+//! [`EngineOptions::fetch_fresh_for`](crate::EngineOptions); [`GitBackend`] reuses a resolved
+//! Repository spec and Secret for [`EngineOptions::repository_spec_ttl`](crate::EngineOptions)
+//! and a listing while the cache's refs are unchanged. [`cache_refs`] answers the writes that
+//! need one fact (highest published revision, a tag's commit) from ref names alone.
 
+pub mod cache_refs;
+pub mod fetch;
 pub mod git;
 pub mod kpt;
 pub mod kube;
@@ -13,7 +22,8 @@ use std::sync::Arc;
 
 use crate::{Engine, EngineOptions};
 
-pub use self::git::{CredentialSource, GitBackend, GitRepoSpec, RepositorySpecs};
+pub use self::fetch::FetchPolicy;
+pub use self::git::{BackendOptions, CredentialSource, GitBackend, GitRepoSpec, RepositorySpecs};
 pub use self::kpt::KptOps;
 pub use self::kube::{KubeRepositories, KubeSecrets, PackageRevMetadata};
 
@@ -35,7 +45,13 @@ pub fn build_engine(
         KubeRepositories::new(client.clone()),
         KubeSecrets::new(client.clone()),
         cache_dir,
-    );
+    )
+    .with_options(BackendOptions {
+        fetch: FetchPolicy {
+            fresh_for: options.fetch_fresh_for,
+        },
+        spec_ttl: options.repository_spec_ttl,
+    });
     Engine::new(
         backend,
         PackageRevMetadata::new(client),

@@ -35,7 +35,7 @@ where
 
         // Every other revision of the namespace, for the upstream-reference protection.
         let mut others: Vec<(RevisionRecord, bool)> = Vec::new();
-        for repo in &scope.repositories {
+        for repo in scope.members() {
             let records = if repo.name == found.repo.name {
                 found.records.clone()
             } else {

@@ -34,13 +34,22 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// The repositories of this scope's namespace. A Repository of another namespace handed
+    /// in by mistake is never used: a revision in namespace A can never read or reference a
+    /// Repository (nor, through it, a Secret) of namespace B.
+    pub fn members(&self) -> impl Iterator<Item = &RepositoryInfo> {
+        self.repositories
+            .iter()
+            .filter(|r| r.namespace == self.namespace)
+    }
+
     pub fn repository(&self, name: &str) -> Option<&RepositoryInfo> {
-        self.repositories.iter().find(|r| r.name == name)
+        self.members().find(|r| r.name == name)
     }
 
     /// Repositories visible to v1alpha1.
     pub fn visible(&self) -> impl Iterator<Item = &RepositoryInfo> {
-        self.repositories.iter().filter(|r| !r.v1alpha2_managed)
+        self.members().filter(|r| !r.v1alpha2_managed)
     }
 }
 
@@ -49,12 +58,19 @@ impl Scope {
 pub struct EngineOptions {
     /// Byte budget of the package content cache.
     pub content_cache_bytes: usize,
+    /// A repository fetch is skipped when one finished less than this long ago (the window in
+    /// which another process's push may be unseen; writes are still leased). `ZERO` disables.
+    pub fetch_fresh_for: std::time::Duration,
+    /// How long a Repository's spec and Secret are reused before being read again.
+    pub repository_spec_ttl: std::time::Duration,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             content_cache_bytes: 256 * 1024 * 1024,
+            fetch_fresh_for: std::time::Duration::from_secs(1),
+            repository_spec_ttl: std::time::Duration::from_secs(2),
         }
     }
 }
