@@ -2,8 +2,9 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use porch_apimachinery::status::{StatusDetails, StatusError};
+use porch_apimachinery::status::{StatusCause, StatusDetails, StatusError};
 use porch_engine::EngineError;
+use porch_engine::error::{FieldError, FieldErrorKind};
 
 /// Any failed request of this API.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -53,18 +54,38 @@ fn details(qualified: &str, name: &str) -> Option<StatusDetails> {
     })
 }
 
+/// A field error as `details.causes` carries it (kubectl prints the causes of a 422).
+fn cause(e: &FieldError) -> StatusCause {
+    let reason = match e.kind {
+        FieldErrorKind::Invalid { .. } => "FieldValueInvalid",
+        FieldErrorKind::Forbidden => "FieldValueForbidden",
+        FieldErrorKind::Required => "FieldValueRequired",
+    };
+    let text = e.to_string();
+    let message = text
+        .strip_prefix(&format!("{}: ", e.path))
+        .unwrap_or(&text)
+        .to_owned();
+    StatusCause {
+        reason: reason.into(),
+        message,
+        field: e.path.clone(),
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(err: EngineError) -> Self {
         let details = match &err {
             EngineError::NotFound { resource, name }
             | EngineError::Conflict { resource, name, .. }
             | EngineError::Forbidden { resource, name, .. } => details(resource, name),
-            EngineError::Invalid { kind, name, .. } => {
+            EngineError::Invalid { kind, name, errors } => {
                 let (group, kind) = group_resource(kind);
                 Some(StatusDetails {
                     name: name.clone(),
                     group,
                     kind,
+                    causes: errors.iter().map(cause).collect(),
                     ..Default::default()
                 })
             }

@@ -3,8 +3,8 @@
 
 use porch_apimachinery::labels::LabelSelector;
 use porch_crds::porch::v1alpha1::PackageRevision;
-use porch_engine::convert::package_revision_from_api;
-use porch_engine::selectors::FieldFilter;
+use porch_engine::model::{Lifecycle, split_package_name};
+use porch_engine::selectors::{FieldFilter, FieldRequirement};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -50,6 +50,39 @@ impl Selectors {
                 return false;
             }
         }
-        self.fields.requirements.is_empty() || self.fields.matches(&package_revision_from_api(pr))
+        self.fields
+            .requirements
+            .iter()
+            .all(|req| field_matches(req, pr))
+    }
+}
+
+/// One field requirement against the served object, with the engine's semantics (§1.11) but
+/// without converting the object into the engine's model for every candidate of a list.
+fn field_matches(req: &FieldRequirement, pr: &PackageRevision) -> bool {
+    match req {
+        FieldRequirement::Name(name) => pr.metadata.name.as_deref() == Some(name.as_str()),
+        FieldRequirement::Namespace(ns) => {
+            pr.metadata.namespace.as_deref().unwrap_or_default() == ns
+        }
+        FieldRequirement::Revision(rev) => pr.spec.revision == *rev,
+        FieldRequirement::PackageName { path, package } => {
+            let (pr_path, pr_pkg) = split_package_name(&pr.spec.package_name);
+            pr_pkg == package && path.as_deref().is_none_or(|p| p == pr_path)
+        }
+        FieldRequirement::Repository(repo) => &pr.spec.repository == repo,
+        FieldRequirement::Workspace(ws) => &pr.spec.workspace_name == ws,
+        FieldRequirement::Lifecycle(l) => {
+            let served = pr.spec.lifecycle.as_str();
+            let served = if served.is_empty() { "Draft" } else { served };
+            Lifecycle::parse(served) == Some(*l)
+        }
+        FieldRequirement::KptfileLabel { key, value } => pr
+            .spec
+            .package_metadata
+            .as_ref()
+            .and_then(|m| m.labels.as_ref())
+            .and_then(|l| l.get(key))
+            .is_some_and(|v| v == value),
     }
 }

@@ -2,14 +2,13 @@
 //! `status.latestRevision`. (Upstream's CR cache never populates packages and lists none: a bug.)
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use porch_crds::names::{compose_pkg_obj_name, split_package_path};
 use porch_crds::porch::v1alpha1::{PackageRevision, PackageSpec, PackageStatus, PorchPackage};
 use porch_crds::uid::package_uid;
 
 /// Packages of `revisions` (already in list order), sorted by namespace and name.
-pub fn derive_packages(revisions: &[Arc<PackageRevision>]) -> Vec<PorchPackage> {
+pub fn derive_packages(revisions: &[&PackageRevision]) -> Vec<PorchPackage> {
     let mut out: BTreeMap<(String, String), PorchPackage> = BTreeMap::new();
     for pr in revisions {
         let ns = pr.metadata.namespace.clone().unwrap_or_default();

@@ -726,7 +726,7 @@ async fn watch_sends_added_modified_deleted_for_selected_objects() {
 }
 
 #[tokio::test]
-async fn watch_from_the_current_list_version_skips_the_replay() {
+async fn watch_from_a_list_version_sends_only_later_changes() {
     let h = Harness::new(ApiOptions::default());
     h.seed().await;
     let (_, list) = h.get(PRS).await;
@@ -734,6 +734,15 @@ async fn watch_from_the_current_list_version_skips_the_replay() {
         .as_str()
         .unwrap()
         .to_owned();
+    // A change after the list, made before the watch starts, comes from the cache's history.
+    h.call(
+        "PATCH",
+        &format!("{PRS}/repo.dir.other.ws"),
+        None,
+        Some("application/merge-patch+json"),
+        json!({"metadata": {"labels": {"seen": "late"}}}),
+    )
+    .await;
     let req = Request::get(format!(
         "{PRS}?watch=true&allowWatchBookmarks=true&resourceVersion={rv}"
     ))
@@ -741,18 +750,14 @@ async fn watch_from_the_current_list_version_skips_the_replay() {
     .unwrap();
     let resp = h.app.clone().oneshot(req).await.unwrap();
     let events = read_lines(resp.into_body(), 1).await;
-    assert_eq!(events[0]["type"], "BOOKMARK");
-    assert_eq!(
-        events[0]["object"]["metadata"]["resourceVersion"],
-        rv.as_str()
-    );
+    assert_eq!(events[0]["type"], "MODIFIED");
+    assert_eq!(events[0]["object"]["metadata"]["labels"]["seen"], "late");
 
-    // Without a resourceVersion (or an older one) every match is replayed as ADDED, as upstream does.
-    let req = Request::get(format!(
-        "{PRS}?watch=true&allowWatchBookmarks=true&resourceVersion=1"
-    ))
-    .body(Body::empty())
-    .unwrap();
+    // Without a resourceVersion every match is replayed as ADDED, then the initial-events-end
+    // bookmark.
+    let req = Request::get(format!("{PRS}?watch=true&allowWatchBookmarks=true"))
+        .body(Body::empty())
+        .unwrap();
     let resp = h.app.clone().oneshot(req).await.unwrap();
     let events = read_lines(resp.into_body(), 5).await;
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -761,6 +766,89 @@ async fn watch_from_the_current_list_version_skips_the_replay() {
         events[3]["object"]["metadata"]["labels"]["kpt.dev/latest-revision"],
         "true"
     );
+    assert_eq!(
+        events[4]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn watch_from_a_resource_version_out_of_the_window_is_gone() {
+    let cache = CrCache::with_history(2);
+    let engine = Arc::new(Engine::new(
+        InMemoryBackend::new(),
+        InMemoryMetadata::new(),
+        FakeOps::new(),
+        EngineOptions::default(),
+    ));
+    for name in ["a", "b", "c", "d"] {
+        cache.apply_package_rev(
+            serde_json::from_value(json!({
+                "apiVersion": "config.porch.kpt.dev/v1alpha1", "kind": "PackageRev",
+                "metadata": {"name": format!("repo.{name}.ws"), "namespace": "ns"},
+                "spec": {"repository": "repo", "packageName": name, "workspaceName": "ws",
+                         "lifecycle": "Draft"},
+                "status": {"commit": "c"}
+            }))
+            .unwrap(),
+        );
+    }
+    let group = PorchApiGroup::new(engine, cache, ApiOptions::default());
+    let app = Router::new().nest("/apis/porch.kpt.dev", group.router());
+    // rv 4 now; the last two changes are kept, so 2 is the oldest a watch can resume from.
+    for (from, oldest) in [("1", 2), ("99", 2)] {
+        let req = Request::get(format!("{PRS}?watch=true&resourceVersion={from}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let events = read_lines(resp.into_body(), 1).await;
+        assert_eq!(
+            events[0],
+            json!({"type": "ERROR", "object": {
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": format!("too old resource version: {from} ({oldest})"),
+                "reason": "Expired", "code": 410}})
+        );
+    }
+    let req = Request::get(format!("{PRS}?watch=true&resourceVersion=2"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let events = read_lines(resp.into_body(), 2).await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["object"]["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["repo.c.ws", "repo.d.ws"]);
+}
+
+#[tokio::test]
+async fn yaml_is_served_for_reads_and_refused_for_watches() {
+    let h = Harness::new(ApiOptions::default());
+    h.seed().await;
+    for uri in [PRS.to_owned(), format!("{PRS}/repo.pkg.v2")] {
+        let req = Request::get(&uri)
+            .header("accept", "application/yaml")
+            .body(Body::empty())
+            .unwrap();
+        let resp = h.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "application/yaml");
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let v: Value = serde_saphyr::from_slice(&body).unwrap();
+        let (_, json) = h.get(&uri).await;
+        assert_eq!(v, json, "{uri}");
+    }
+    let req = Request::get(format!("{PRS}?watch=true"))
+        .header("accept", "application/yaml")
+        .body(Body::empty())
+        .unwrap();
+    let resp = h.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_ACCEPTABLE);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["reason"], "NotAcceptable");
 }
 
 #[tokio::test]

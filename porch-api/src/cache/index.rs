@@ -5,7 +5,7 @@
 //! every visible change into ADDED / MODIFIED / DELETED events stamped with a monotonically
 //! increasing list resourceVersion.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use porch_crds::config::v1alpha1::{PackageRev, Repository};
@@ -14,6 +14,8 @@ use porch_crds::labels::{
     V1ALPHA2_MIGRATION_VALUE,
 };
 use porch_crds::porch::v1alpha1::PackageRevision;
+
+use super::served::ServedRevision;
 
 /// `(namespace, name)`.
 pub type ObjectKey = (String, String);
@@ -27,16 +29,34 @@ pub enum ChangeKind {
 }
 
 /// One change of a served PackageRevision.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Change {
     pub kind: ChangeKind,
-    pub object: Arc<PackageRevision>,
+    /// The object after the change (the last served state for `Deleted`).
+    pub object: Arc<ServedRevision>,
+    /// The object before the change (`None` for `Added`), so a watch can tell whether its
+    /// selectors matched before.
+    pub previous: Option<Arc<ServedRevision>>,
     /// The list resourceVersion after this change.
     pub resource_version: u64,
 }
 
 /// The package a revision belongs to: `(namespace, repository, package path)`.
 type PackageGroup = (String, String, String);
+
+/// List order (§1.16): namespace, repository, package name, revision, lifecycle, name.
+type SortKey = (String, String, String, i64, String, String);
+
+fn sort_key(pr: &PackageRevision) -> SortKey {
+    (
+        pr.metadata.namespace.clone().unwrap_or_default(),
+        pr.spec.repository.clone(),
+        pr.spec.package_name.clone(),
+        pr.spec.revision,
+        pr.spec.lifecycle.as_str().to_owned(),
+        pr.metadata.name.clone().unwrap_or_default(),
+    )
+}
 
 fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> ObjectKey {
     (
@@ -53,6 +73,14 @@ fn group_of(rev: &PackageRev) -> PackageGroup {
     )
 }
 
+fn view_group(pr: &PackageRevision) -> PackageGroup {
+    (
+        pr.metadata.namespace.clone().unwrap_or_default(),
+        pr.spec.repository.clone(),
+        pr.spec.package_name.clone(),
+    )
+}
+
 fn is_v1alpha2_managed(repo: &Repository) -> bool {
     repo.metadata
         .annotations
@@ -61,19 +89,62 @@ fn is_v1alpha2_managed(repo: &Repository) -> bool {
         .is_some_and(|v| v == V1ALPHA2_MIGRATION_VALUE)
 }
 
+/// Why a watch cannot resume from a resourceVersion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expired {
+    pub requested: u64,
+    /// The oldest resourceVersion a watch can still resume from.
+    pub oldest: u64,
+}
+
 /// The index. Not thread-safe by itself; [`super::CrCache`] wraps it in a lock.
-#[derive(Debug, Default)]
+///
+/// Revisions are indexed by package so a change recomputes only its package; served views are
+/// kept in list order so a list is a range scan, never a sort.
+#[derive(Debug)]
 pub struct CacheIndex {
-    revs: BTreeMap<ObjectKey, PackageRev>,
+    revs: HashMap<ObjectKey, PackageRev>,
+    /// The stored revisions of each package.
+    members: HashMap<PackageGroup, BTreeSet<ObjectKey>>,
     repos: BTreeMap<ObjectKey, Repository>,
-    /// The served view of each visible revision (with the latest label).
-    views: BTreeMap<ObjectKey, Arc<PackageRevision>>,
+    /// The served view of each visible revision (with the latest label) and its list position.
+    views: HashMap<ObjectKey, (SortKey, Arc<ServedRevision>)>,
+    ordered: BTreeMap<SortKey, Arc<ServedRevision>>,
+    /// The served revisions of each package, by the package recorded in the view.
+    served: HashMap<PackageGroup, BTreeSet<ObjectKey>>,
+    /// The most recent changes, for watches resuming from a resourceVersion.
+    history: VecDeque<Change>,
+    history_limit: usize,
     resource_version: u64,
 }
+
+impl Default for CacheIndex {
+    fn default() -> Self {
+        Self::with_history(DEFAULT_HISTORY)
+    }
+}
+
+/// Changes kept for watch resumption by default.
+pub const DEFAULT_HISTORY: usize = 1024;
 
 impl CacheIndex {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An index keeping the last `limit` changes for watch resumption.
+    pub fn with_history(limit: usize) -> Self {
+        Self {
+            revs: HashMap::new(),
+            members: HashMap::new(),
+            repos: BTreeMap::new(),
+            views: HashMap::new(),
+            ordered: BTreeMap::new(),
+            served: HashMap::new(),
+            history: VecDeque::new(),
+            history_limit: limit,
+            resource_version: 0,
+        }
     }
 
     /// The current list resourceVersion.
@@ -100,47 +171,99 @@ impl CacheIndex {
     }
 
     /// The served view of one revision.
-    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<PackageRevision>> {
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<ServedRevision>> {
         self.views
             .get(&(namespace.to_owned(), name.to_owned()))
-            .cloned()
+            .map(|(_, v)| v.clone())
     }
 
     /// Every visible revision of `namespace` (all when empty), in list order (§1.16).
-    pub fn list(&self, namespace: &str) -> Vec<Arc<PackageRevision>> {
-        let mut out: Vec<Arc<PackageRevision>> = self
-            .views
+    pub fn iter(&self, namespace: &str) -> impl Iterator<Item = &Arc<ServedRevision>> {
+        let all = namespace.is_empty();
+        let from: SortKey = (
+            namespace.to_owned(),
+            String::new(),
+            String::new(),
+            i64::MIN,
+            String::new(),
+            String::new(),
+        );
+        self.ordered
+            .range(from..)
+            .take_while(move |(k, _)| all || k.0 == namespace)
+            .map(|(_, v)| v)
+    }
+
+    /// [`Self::iter`] collected.
+    pub fn list(&self, namespace: &str) -> Vec<Arc<ServedRevision>> {
+        self.iter(namespace).cloned().collect()
+    }
+
+    /// The changes after `resource_version`, or why they are gone. A resourceVersion ahead of
+    /// this cache (one from before a restart, as the counter starts over) is gone too: the
+    /// client must re-list.
+    pub fn changes_since(&self, resource_version: u64) -> Result<Vec<Change>, Expired> {
+        let oldest = self
+            .history
+            .front()
+            .map_or(self.resource_version, |c| c.resource_version - 1);
+        if resource_version < oldest || resource_version > self.resource_version {
+            return Err(Expired {
+                requested: resource_version,
+                oldest,
+            });
+        }
+        Ok(self
+            .history
             .iter()
-            .filter(|((ns, _), _)| namespace.is_empty() || ns == namespace)
-            .map(|(_, v)| v.clone())
-            .collect();
-        sort_views(&mut out);
-        out
+            .filter(|c| c.resource_version > resource_version)
+            .cloned()
+            .collect())
     }
 
     /// Adds or replaces a PackageRev.
     pub fn apply_package_rev(&mut self, rev: PackageRev) -> Vec<Change> {
         let key = key_of(&rev.metadata);
-        let mut groups = BTreeSet::from([group_of(&rev)]);
-        if let Some(old) = self.revs.insert(key, rev) {
-            groups.insert(group_of(&old));
+        let group = group_of(&rev);
+        let mut groups = BTreeSet::from([group.clone()]);
+        self.members.entry(group).or_default().insert(key.clone());
+        if let Some(old) = self.revs.insert(key.clone(), rev) {
+            let old_group = group_of(&old);
+            if !groups.contains(&old_group) {
+                self.remove_member(&old_group, &key);
+                groups.insert(old_group);
+            }
         }
         self.recompute(groups)
     }
 
     /// Removes a PackageRev.
     pub fn delete_package_rev(&mut self, namespace: &str, name: &str) -> Vec<Change> {
-        match self.revs.remove(&(namespace.to_owned(), name.to_owned())) {
-            Some(old) => self.recompute(BTreeSet::from([group_of(&old)])),
+        let key = (namespace.to_owned(), name.to_owned());
+        match self.revs.remove(&key) {
+            Some(old) => {
+                let group = group_of(&old);
+                self.remove_member(&group, &key);
+                self.recompute(BTreeSet::from([group]))
+            }
             None => Vec::new(),
         }
     }
 
     /// Replaces every PackageRev (a watcher re-list).
     pub fn reset_package_revs(&mut self, revs: Vec<PackageRev>) -> Vec<Change> {
-        let mut groups: BTreeSet<PackageGroup> = self.revs.values().map(group_of).collect();
-        self.revs = revs.into_iter().map(|r| (key_of(&r.metadata), r)).collect();
-        groups.extend(self.revs.values().map(group_of));
+        let mut groups: BTreeSet<PackageGroup> = self.members.keys().cloned().collect();
+        self.revs.clear();
+        self.members.clear();
+        for rev in revs {
+            let key = key_of(&rev.metadata);
+            self.members
+                .entry(group_of(&rev))
+                .or_default()
+                .insert(key.clone());
+            self.revs.insert(key, rev);
+        }
+        groups.extend(self.members.keys().cloned());
         self.recompute(groups)
     }
 
@@ -168,11 +291,21 @@ impl CacheIndex {
         self.recompute(groups)
     }
 
+    fn remove_member(&mut self, group: &PackageGroup, key: &ObjectKey) {
+        if let Some(set) = self.members.get_mut(group) {
+            set.remove(key);
+            if set.is_empty() {
+                self.members.remove(group);
+            }
+        }
+    }
+
     fn groups_of_repo(&self, (ns, repo): &ObjectKey) -> BTreeSet<PackageGroup> {
-        self.revs
-            .values()
-            .map(group_of)
+        self.members
+            .keys()
+            .chain(self.served.keys())
             .filter(|(n, r, _)| n == ns && r == repo)
+            .cloned()
             .collect()
     }
 
@@ -183,75 +316,131 @@ impl CacheIndex {
             .is_none_or(|r| !is_v1alpha2_managed(r))
     }
 
+    /// Serves `view` under `key`, moving it in list order and between packages as needed.
+    fn insert_view(&mut self, key: ObjectKey, view: Arc<ServedRevision>) {
+        let order = sort_key(&view);
+        self.served
+            .entry(view_group(&view))
+            .or_default()
+            .insert(key.clone());
+        if let Some((old_order, old)) = self.views.remove(&key) {
+            self.ordered.remove(&old_order);
+            let old_group = view_group(&old);
+            if old_group != view_group(&view)
+                && let Some(set) = self.served.get_mut(&old_group)
+            {
+                set.remove(&key);
+                if set.is_empty() {
+                    self.served.remove(&old_group);
+                }
+            }
+        }
+        self.ordered.insert(order.clone(), view.clone());
+        self.views.insert(key, (order, view));
+    }
+
+    fn remove_view(&mut self, key: &ObjectKey) -> Option<Arc<ServedRevision>> {
+        let (order, old) = self.views.remove(key)?;
+        self.ordered.remove(&order);
+        let group = view_group(&old);
+        if let Some(set) = self.served.get_mut(&group) {
+            set.remove(key);
+            if set.is_empty() {
+                self.served.remove(&group);
+            }
+        }
+        Some(old)
+    }
+
     /// Rebuilds the views of `groups` and reports what changed.
     fn recompute(&mut self, groups: BTreeSet<PackageGroup>) -> Vec<Change> {
         let mut changes = Vec::new();
         for group in groups {
-            let (ns, repo, package) = &group;
+            let (ns, repo, _) = &group;
             let visible = self.repo_visible(ns, repo);
-            let members: Vec<(&ObjectKey, &PackageRev)> = self
-                .revs
-                .iter()
-                .filter(|(_, r)| visible && group_of(r) == group)
-                .collect();
-            let latest = latest_of(members.iter().map(|(_, r)| *r));
             let mut fresh: BTreeMap<ObjectKey, PackageRevision> = BTreeMap::new();
-            for (key, rev) in members {
-                let mut view = rev.to_package_revision();
-                if latest.as_ref() == Some(key) {
-                    view.metadata
-                        .labels
-                        .get_or_insert_with(BTreeMap::new)
-                        .insert(
-                            LATEST_REVISION_LABEL.to_owned(),
-                            LATEST_REVISION_VALUE.to_owned(),
-                        );
+            if visible && let Some(keys) = self.members.get(&group) {
+                let members: Vec<(&ObjectKey, &PackageRev)> = keys
+                    .iter()
+                    .filter_map(|k| self.revs.get(k).map(|r| (k, r)))
+                    .collect();
+                let latest = latest_of(members.iter().map(|(_, r)| *r));
+                for (key, rev) in members {
+                    let mut view = rev.to_package_revision();
+                    if latest.as_ref() == Some(key) {
+                        view.metadata
+                            .labels
+                            .get_or_insert_with(BTreeMap::new)
+                            .insert(
+                                LATEST_REVISION_LABEL.to_owned(),
+                                LATEST_REVISION_VALUE.to_owned(),
+                            );
+                    }
+                    fresh.insert(key.clone(), view);
                 }
-                fresh.insert(key.clone(), view);
             }
-            // Views currently served for this group (by the group recorded in the view itself).
+            // Views currently served for this package that are no longer in it.
             let stale: Vec<ObjectKey> = self
-                .views
-                .iter()
-                .filter(|(k, v)| {
-                    k.0 == *ns
-                        && v.spec.repository == *repo
-                        && v.spec.package_name == *package
-                        && !fresh.contains_key(*k)
-                })
-                .map(|(k, _)| k.clone())
+                .served
+                .get(&group)
+                .into_iter()
+                .flatten()
+                .filter(|k| !fresh.contains_key(*k))
+                .cloned()
                 .collect();
             for key in stale {
-                // A revision that moved to another group is re-added by that group's pass.
-                let moved = self.revs.get(&key).is_some_and(|r| group_of(r) != group);
+                // A revision that moved to another (visible) package is re-served by that
+                // package's pass.
+                let moved = self.revs.get(&key).is_some_and(|r| {
+                    let g = group_of(r);
+                    g != group && self.repo_visible(&g.0, &g.1)
+                });
                 if moved {
                     continue;
                 }
-                if let Some(old) = self.views.remove(&key) {
-                    changes.push(self.stamp(ChangeKind::Deleted, old));
+                if let Some(old) = self.remove_view(&key) {
+                    changes.push(self.stamp(ChangeKind::Deleted, old.clone(), Some(old)));
                 }
             }
             for (key, view) in fresh {
-                let kind = match self.views.get(&key) {
-                    Some(old) if **old == view => continue,
-                    Some(_) => ChangeKind::Modified,
-                    None => ChangeKind::Added,
+                let previous = match self.views.get(&key) {
+                    Some((_, old)) if *old.object() == view => continue,
+                    Some((_, old)) => Some(old.clone()),
+                    None => None,
                 };
-                let view = Arc::new(view);
-                self.views.insert(key, view.clone());
-                changes.push(self.stamp(kind, view));
+                let kind = if previous.is_some() {
+                    ChangeKind::Modified
+                } else {
+                    ChangeKind::Added
+                };
+                let view = Arc::new(ServedRevision::new(view));
+                self.insert_view(key, view.clone());
+                changes.push(self.stamp(kind, view, previous));
             }
         }
         changes
     }
 
-    fn stamp(&mut self, kind: ChangeKind, object: Arc<PackageRevision>) -> Change {
+    fn stamp(
+        &mut self,
+        kind: ChangeKind,
+        object: Arc<ServedRevision>,
+        previous: Option<Arc<ServedRevision>>,
+    ) -> Change {
         self.resource_version += 1;
-        Change {
+        let change = Change {
             kind,
             object,
+            previous,
             resource_version: self.resource_version,
+        };
+        if self.history_limit > 0 {
+            if self.history.len() >= self.history_limit {
+                self.history.pop_front();
+            }
+            self.history.push_back(change.clone());
         }
+        change
     }
 }
 
@@ -262,21 +451,4 @@ fn latest_of<'a>(revs: impl Iterator<Item = &'a PackageRev>) -> Option<ObjectKey
     revs.filter(|r| r.spec.lifecycle.is_published() && r.spec.revision > 0)
         .max_by_key(|r| r.spec.revision)
         .map(|r| key_of(&r.metadata))
-}
-
-/// List order: namespace, repository, package name, revision ascending, lifecycle, name.
-pub fn sort_views(items: &mut [Arc<PackageRevision>]) {
-    items.sort_by(|a, b| {
-        let k = |p: &PackageRevision| {
-            (
-                p.metadata.namespace.clone().unwrap_or_default(),
-                p.spec.repository.clone(),
-                p.spec.package_name.clone(),
-                p.spec.revision,
-                p.spec.lifecycle.as_str().to_owned(),
-                p.metadata.name.clone().unwrap_or_default(),
-            )
-        };
-        k(a).cmp(&k(b))
-    });
 }

@@ -5,6 +5,7 @@
 //! [`watch`] feeds it from kube-runtime watchers.
 
 pub mod index;
+pub mod served;
 pub mod watch;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -13,7 +14,8 @@ use porch_crds::config::v1alpha1::{PackageRev, Repository};
 use porch_crds::porch::v1alpha1::PackageRevision;
 use tokio::sync::broadcast;
 
-pub use index::{CacheIndex, Change, ChangeKind};
+pub use index::{CacheIndex, Change, ChangeKind, Expired};
+pub use served::ServedRevision;
 
 /// Events buffered per subscriber before a slow watcher is cut off.
 const EVENT_BUFFER: usize = 1024;
@@ -23,6 +25,8 @@ const EVENT_BUFFER: usize = 1024;
 pub struct CrCache {
     index: Arc<RwLock<CacheIndex>>,
     events: broadcast::Sender<Change>,
+    /// How many watched kinds have had their first list (see [`CrCache::is_synced`]).
+    synced_kinds: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Default for CrCache {
@@ -42,10 +46,17 @@ impl std::fmt::Debug for CrCache {
 impl CrCache {
     /// An empty cache (fed by tests, by [`CrCache::start`] or by the write path).
     pub fn new() -> Self {
+        Self::with_history(index::DEFAULT_HISTORY)
+    }
+
+    /// An empty cache keeping the last `limit` changes for watches resuming from a
+    /// resourceVersion (older ones get 410 Expired).
+    pub fn with_history(limit: usize) -> Self {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Self {
-            index: Arc::new(RwLock::new(CacheIndex::new())),
+            index: Arc::new(RwLock::new(CacheIndex::with_history(limit))),
             events,
+            synced_kinds: Arc::default(),
         }
     }
 
@@ -67,10 +78,23 @@ impl CrCache {
     pub fn snapshot_and_subscribe(
         &self,
         namespace: &str,
-    ) -> (Vec<Arc<PackageRevision>>, u64, broadcast::Receiver<Change>) {
+    ) -> (Vec<Arc<ServedRevision>>, u64, broadcast::Receiver<Change>) {
         let index = self.read();
         let rx = self.events.subscribe();
         (index.list(namespace), index.resource_version(), rx)
+    }
+
+    /// Subscribes to changes after `resource_version`: the ones already made (from the
+    /// index's history) and a receiver for the rest, or [`Expired`] when the history no longer
+    /// reaches back that far.
+    pub fn subscribe_since(
+        &self,
+        resource_version: u64,
+    ) -> Result<(Vec<Change>, u64, broadcast::Receiver<Change>), Expired> {
+        let index = self.read();
+        let missed = index.changes_since(resource_version)?;
+        let rx = self.events.subscribe();
+        Ok((missed, index.resource_version(), rx))
     }
 
     /// Runs `f` on the index under the write lock and broadcasts what changed. Broadcasting

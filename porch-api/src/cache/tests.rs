@@ -200,7 +200,12 @@ fn write_through_keeps_creation_timestamp() {
     stored.metadata.creation_timestamp =
         serde_json::from_value(json!("2026-01-01T00:00:00Z")).unwrap();
     cache.apply_package_rev(stored);
-    let mut pr = (*cache.read().get("ns", "repo.p.ws").unwrap()).clone();
+    let mut pr = cache
+        .read()
+        .get("ns", "repo.p.ws")
+        .unwrap()
+        .object()
+        .clone();
     pr.metadata.labels = Some(BTreeMap::from([("a".to_owned(), "b".to_owned())]));
     pr.metadata.resource_version = Some("c2".into());
     let changes = cache.record_package_revision(&pr);
@@ -209,4 +214,111 @@ fn write_through_keeps_creation_timestamp() {
     assert_eq!(got.metadata.labels.as_ref().unwrap()["a"], "b");
     assert_eq!(got.metadata.resource_version.as_deref(), Some("c2"));
     assert!(got.metadata.creation_timestamp.is_some());
+}
+
+#[test]
+fn changes_carry_the_previous_view() {
+    let mut index = CacheIndex::new();
+    index.apply_package_rev(rev("repo.p.v1", "p", "v1", 1, "Published", "c1"));
+    let c = index.apply_package_rev(rev("repo.p.v1", "p", "v1", 1, "Published", "c2"));
+    assert_eq!(c[0].kind, ChangeKind::Modified);
+    let previous = c[0].previous.as_ref().unwrap();
+    assert_eq!(previous.metadata.resource_version.as_deref(), Some("c1"));
+    assert_eq!(c[0].object.metadata.resource_version.as_deref(), Some("c2"));
+    let c = index.delete_package_rev("ns", "repo.p.v1");
+    assert_eq!(c[0].kind, ChangeKind::Deleted);
+    assert_eq!(
+        c[0].previous
+            .as_ref()
+            .unwrap()
+            .metadata
+            .resource_version
+            .as_deref(),
+        Some("c2")
+    );
+}
+
+#[test]
+fn history_serves_recent_resource_versions_and_expires_old_ones() {
+    let mut index = CacheIndex::with_history(3);
+    assert_eq!(index.changes_since(0).unwrap().len(), 0);
+    for (i, commit) in ["c1", "c2", "c3", "c4", "c5"].iter().enumerate() {
+        index.apply_package_rev(rev(
+            &format!("repo.p{i}.ws"),
+            &format!("p{i}"),
+            "ws",
+            0,
+            "Draft",
+            commit,
+        ));
+    }
+    assert_eq!(index.resource_version(), 5);
+    // The last three changes (rv 3..=5) are kept: a watch can resume from 2 onwards.
+    let since: Vec<u64> = index
+        .changes_since(2)
+        .unwrap()
+        .iter()
+        .map(|c| c.resource_version)
+        .collect();
+    assert_eq!(since, vec![3, 4, 5]);
+    assert!(index.changes_since(5).unwrap().is_empty());
+    assert_eq!(
+        index.changes_since(1).unwrap_err(),
+        super::Expired {
+            requested: 1,
+            oldest: 2
+        }
+    );
+    // Ahead of this cache (a resourceVersion from before a restart).
+    assert_eq!(index.changes_since(9).unwrap_err().requested, 9);
+}
+
+#[test]
+fn a_large_relist_is_indexed_by_package() {
+    let mut index = CacheIndex::new();
+    let revs: Vec<_> = (0..2000)
+        .map(|i| {
+            let pkg = format!("p{}", i / 4);
+            let n = i % 4 + 1;
+            rev(
+                &format!("repo.{pkg}.v{n}"),
+                &pkg,
+                &format!("v{n}"),
+                n,
+                "Published",
+                "c",
+            )
+        })
+        .collect();
+    let changes = index.reset_package_revs(revs);
+    assert_eq!(changes.len(), 2000);
+    assert_eq!(index.list("ns").len(), 2000);
+    assert_eq!(latest_names(&index).len(), 500);
+    // Listing is in package then revision order without a sort.
+    let first: Vec<String> = index
+        .iter("ns")
+        .take(5)
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(
+        first,
+        vec![
+            "repo.p0.v1",
+            "repo.p0.v2",
+            "repo.p0.v3",
+            "repo.p0.v4",
+            "repo.p1.v1"
+        ]
+    );
+    assert!(index.iter("other").next().is_none());
+    // Moving a revision to another package re-labels both packages.
+    let c = index.apply_package_rev(rev("repo.p0.v4", "p1", "v4", 5, "Published", "c"));
+    assert!(
+        c.iter()
+            .any(|c| c.object.metadata.name.as_deref() == Some("repo.p0.v3"))
+    );
+    let latest = latest_names(&index);
+    assert!(latest.contains(&"repo.p0.v3".to_owned()));
+    assert!(latest.contains(&"repo.p0.v4".to_owned()));
+    assert!(!latest.contains(&"repo.p1.v4".to_owned()));
 }

@@ -20,6 +20,19 @@ trait Feed:
     fn reset(cache: &CrCache, objs: Vec<Self>);
 }
 
+impl CrCache {
+    /// Whether both watchers have delivered their first complete list. Until then a read may
+    /// miss objects, and a write recorded before the first list lands may be dropped by it.
+    pub fn is_synced(&self) -> bool {
+        self.synced_kinds.load(std::sync::atomic::Ordering::Acquire) >= 2
+    }
+
+    fn mark_synced(&self) {
+        self.synced_kinds
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 fn ns_name<K: Resource>(obj: &K) -> (String, String) {
     let m = obj.meta();
     (
@@ -62,6 +75,7 @@ async fn feed<K: Feed>(
 ) {
     let mut events = std::pin::pin!(events);
     let mut relist: Option<Vec<K>> = None;
+    let mut synced = false;
     while let Some(event) = events.next().await {
         match event {
             Ok(Event::Init) => relist = Some(Vec::new()),
@@ -69,7 +83,13 @@ async fn feed<K: Feed>(
                 Some(buf) => buf.push(obj),
                 None => K::apply(&cache, obj),
             },
-            Ok(Event::InitDone) => K::reset(&cache, relist.take().unwrap_or_default()),
+            Ok(Event::InitDone) => {
+                K::reset(&cache, relist.take().unwrap_or_default());
+                if !synced {
+                    synced = true;
+                    cache.mark_synced();
+                }
+            }
             Ok(Event::Apply(obj)) => K::apply(&cache, obj),
             Ok(Event::Delete(obj)) => K::delete(&cache, &obj),
             Err(e) => {

@@ -7,14 +7,13 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use porch_crds::porch::v1alpha1::{
-    GROUP, PackageRevision, PackageRevisionResources, PorchPackage, VERSION,
-};
+use porch_crds::porch::v1alpha1::{GROUP, PackageRevisionResources, PorchPackage, VERSION};
 use porch_engine::convert::resources_to_api;
 use porch_engine::error::PACKAGE_REVISIONS;
 use serde_json::Value;
 
 use super::{Params, Shared, respond, watch};
+use crate::cache::ServedRevision;
 use crate::error::{ApiError, ApiResult};
 use crate::filter::Selectors;
 use crate::group::resource_descriptors;
@@ -54,12 +53,12 @@ fn namespace_of(path: Option<Path<(String,)>>) -> String {
 }
 
 /// Served revisions of `ns` matching `sel`, and the list resourceVersion.
-fn matching(state: &Shared, ns: &str, sel: &Selectors) -> (Vec<Arc<PackageRevision>>, u64) {
+fn matching(state: &Shared, ns: &str, sel: &Selectors) -> (Vec<Arc<ServedRevision>>, u64) {
     let index = state.cache.read();
     let items = index
-        .list(ns)
-        .into_iter()
+        .iter(ns)
         .filter(|pr| sel.matches(pr))
+        .cloned()
         .collect();
     (items, index.resource_version())
 }
@@ -77,12 +76,9 @@ pub async fn list_package_revisions(
     }
     let rep = respond::list_representation(&headers)?;
     let (items, rv) = matching(&state, &ns, &sel);
-    let items = items.iter().map(|pr| to_value(&**pr)).collect();
-    Ok(respond::list(
+    Ok(respond::package_revision_list(
         rep,
-        &tables::package_revisions(),
-        "PackageRevisionList",
-        items,
+        &items,
         &rv.to_string(),
         &params,
     ))
@@ -102,13 +98,7 @@ pub async fn get_package_revision(
             &name,
         ))
     })?;
-    Ok(respond::object(
-        StatusCode::OK,
-        rep,
-        &tables::package_revisions(),
-        &to_value(&*pr),
-        &params,
-    ))
+    Ok(respond::package_revision(StatusCode::OK, rep, &pr, &params))
 }
 
 /// `ns` and `name` from a path's named parameters.
@@ -230,7 +220,9 @@ fn package_matches(pkg: &PorchPackage, field: Option<&str>, ns: &str) -> ApiResu
 
 fn packages_of(state: &Shared, ns: &str) -> (Vec<PorchPackage>, u64) {
     let index = state.cache.read();
-    (derive_packages(&index.list(ns)), index.resource_version())
+    let revisions: Vec<&porch_crds::porch::v1alpha1::PackageRevision> =
+        index.iter(ns).map(|r| r.object()).collect();
+    (derive_packages(&revisions), index.resource_version())
 }
 
 pub async fn list_packages(

@@ -1,25 +1,45 @@
-//! Response rendering: content negotiation (JSON, Table, PartialObjectMetadata) and bodies.
+//! Response rendering: content negotiation (JSON, YAML, Table, PartialObjectMetadata) and bodies.
+//!
+//! PackageRevision lists are assembled from each cached object's memoised JSON (or Table row)
+//! bytes, so a list of 10,000 costs copies, not 10,000 serialisations.
+
+use std::sync::{Arc, LazyLock};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use porch_apimachinery::negotiate::{Representation, negotiate};
 use porch_apimachinery::status::StatusError;
 use porch_apimachinery::table::{IncludeObject, TableSpec, partial_object_metadata};
+use porch_crds::porch::v1alpha1::PackageRevision;
 use serde_json::{Value, json};
 
 use super::Params;
+use crate::cache::ServedRevision;
 use crate::error::{ApiError, ApiResult};
+use crate::tables;
 
 const OBJECT: &[Representation] = &[
     Representation::Json,
+    Representation::Yaml,
     Representation::Table { v1beta1: false },
     Representation::PartialObjectMetadata,
 ];
 const LIST: &[Representation] = &[
     Representation::Json,
+    Representation::Yaml,
     Representation::Table { v1beta1: false },
     Representation::PartialObjectMetadataList,
 ];
+/// A watch streams JSON frames only: YAML has no stream framing (kube answers 406 too).
+const WATCH: &[Representation] = &[
+    Representation::Json,
+    Representation::Table { v1beta1: false },
+    Representation::PartialObjectMetadata,
+];
+
+/// The PackageRevision table layout, built once.
+pub static PACKAGE_REVISIONS: LazyLock<TableSpec> = LazyLock::new(tables::package_revisions);
 
 fn accept(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -31,9 +51,8 @@ fn not_acceptable() -> ApiError {
     ApiError::status(StatusError::not_acceptable())
 }
 
-/// The representation for a single object (or a watch).
+/// The representation for a single object.
 pub fn object_representation(headers: &HeaderMap) -> ApiResult<Representation> {
-    // A YAML-only client gets JSON? No: 406, as we do not render YAML here.
     negotiate(accept(headers), OBJECT).ok_or_else(not_acceptable)
 }
 
@@ -41,14 +60,30 @@ pub fn list_representation(headers: &HeaderMap) -> ApiResult<Representation> {
     negotiate(accept(headers), LIST).ok_or_else(not_acceptable)
 }
 
-pub fn json_response(code: StatusCode, content_type: &str, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+pub fn watch_representation(headers: &HeaderMap) -> ApiResult<Representation> {
+    negotiate(accept(headers), WATCH).ok_or_else(not_acceptable)
+}
+
+fn bytes_response(code: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response {
     (
         code,
         [(http::header::CONTENT_TYPE, content_type.to_owned())],
-        bytes,
+        body.into(),
     )
         .into_response()
+}
+
+pub fn json_response(code: StatusCode, content_type: &str, body: &Value) -> Response {
+    bytes_response(
+        code,
+        content_type,
+        serde_json::to_vec(body).unwrap_or_default(),
+    )
+}
+
+fn yaml_response(code: StatusCode, body: &Value) -> Response {
+    let yaml = porch_crds::plain_json::to_yaml_string(body).unwrap_or_default();
+    bytes_response(code, Representation::Yaml.content_type(), yaml)
 }
 
 fn now_unix() -> i64 {
@@ -60,10 +95,20 @@ fn no_headers(params: &Params) -> bool {
     params.get("noHeaders").is_some_and(|v| v == "true")
 }
 
+fn include_object(params: &Params) -> IncludeObject {
+    IncludeObject::parse(params.get("includeObject").map(String::as_str))
+}
+
 /// A Table of `objects`.
 pub fn table(spec: &TableSpec, objects: &[Value], rv: &str, params: &Params) -> Value {
-    let include = IncludeObject::parse(params.get("includeObject").map(String::as_str));
-    spec.table(objects, rv, "", include, now_unix(), !no_headers(params))
+    spec.table(
+        objects,
+        rv,
+        "",
+        include_object(params),
+        now_unix(),
+        !no_headers(params),
+    )
 }
 
 /// Renders one object in the negotiated representation.
@@ -85,6 +130,7 @@ pub fn object(
         Representation::PartialObjectMetadata => {
             json_response(code, rep.content_type(), &partial_object_metadata(obj))
         }
+        Representation::Yaml => yaml_response(code, obj),
         _ => json_response(code, "application/json", obj),
     }
 }
@@ -121,7 +167,136 @@ pub fn list(
                 "metadata": {"resourceVersion": rv},
                 "items": items,
             });
-            json_response(StatusCode::OK, "application/json", &body)
+            if rep == Representation::Yaml {
+                yaml_response(StatusCode::OK, &body)
+            } else {
+                json_response(StatusCode::OK, "application/json", &body)
+            }
+        }
+    }
+}
+
+/// `{"cells":[...],"object":<PartialObjectMetadata>}`: the row `kubectl get` asks for.
+fn metadata_row(pr: &PackageRevision) -> Bytes {
+    let obj = serde_json::to_value(pr).unwrap_or(Value::Null);
+    let row = PACKAGE_REVISIONS.row(&obj, now_unix(), IncludeObject::Metadata);
+    Bytes::from(serde_json::to_vec(&row).unwrap_or_default())
+}
+
+/// One PackageRevision as a Table row; memoised for the common `includeObject=Metadata`.
+/// (The PackageRevision columns have no time-dependent cell, so a memoised row never ages.)
+pub fn package_revision_row(pr: &ServedRevision, params: &Params) -> Bytes {
+    match include_object(params) {
+        IncludeObject::Metadata => pr.table_row(metadata_row).clone(),
+        include => {
+            let obj = serde_json::to_value(pr.object()).unwrap_or(Value::Null);
+            let row = PACKAGE_REVISIONS.row(&obj, now_unix(), include);
+            Bytes::from(serde_json::to_vec(&row).unwrap_or_default())
+        }
+    }
+}
+
+/// A Table around already-rendered rows.
+pub fn package_revision_table(
+    rows: impl Iterator<Item = Bytes>,
+    rv: &str,
+    params: &Params,
+    size_hint: usize,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_hint + 4096);
+    out.extend_from_slice(
+        br#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"#,
+    );
+    out.extend_from_slice(&serde_json::to_vec(rv).unwrap_or_default());
+    out.extend_from_slice(br#"},"columnDefinitions":"#);
+    let defs = if no_headers(params) {
+        Vec::new()
+    } else {
+        PACKAGE_REVISIONS.column_definitions()
+    };
+    out.extend_from_slice(&serde_json::to_vec(&defs).unwrap_or_default());
+    out.extend_from_slice(br#","rows":["#);
+    join_into(&mut out, rows);
+    out.extend_from_slice(b"]}");
+    out
+}
+
+fn join_into(out: &mut Vec<u8>, parts: impl Iterator<Item = Bytes>) {
+    for (i, part) in parts.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&part);
+    }
+}
+
+/// A PackageRevision list in the negotiated representation, from cached objects.
+pub fn package_revision_list(
+    rep: Representation,
+    items: &[Arc<ServedRevision>],
+    rv: &str,
+    params: &Params,
+) -> Response {
+    match rep {
+        Representation::Json => {
+            let size: usize = items.iter().map(|i| i.json().len() + 1).sum();
+            let mut out = Vec::with_capacity(size + 256);
+            out.extend_from_slice(br#"{"kind":"PackageRevisionList","apiVersion":"#);
+            out.extend_from_slice(
+                &serde_json::to_vec(porch_crds::porch::v1alpha1::API_VERSION).unwrap_or_default(),
+            );
+            out.extend_from_slice(br#","metadata":{"resourceVersion":"#);
+            out.extend_from_slice(&serde_json::to_vec(rv).unwrap_or_default());
+            out.extend_from_slice(br#"},"items":["#);
+            join_into(&mut out, items.iter().map(|i| i.json().clone()));
+            out.extend_from_slice(b"]}");
+            bytes_response(StatusCode::OK, rep.content_type(), out)
+        }
+        Representation::Table { .. } => {
+            let rows: Vec<Bytes> = items
+                .iter()
+                .map(|i| package_revision_row(i, params))
+                .collect();
+            let size = rows.iter().map(|r| r.len() + 1).sum();
+            let body = package_revision_table(rows.into_iter(), rv, params, size);
+            bytes_response(StatusCode::OK, rep.content_type(), body)
+        }
+        _ => {
+            let values = items
+                .iter()
+                .map(|i| serde_json::to_value(i.object()).unwrap_or(Value::Null))
+                .collect();
+            list(
+                rep,
+                &PACKAGE_REVISIONS,
+                "PackageRevisionList",
+                values,
+                rv,
+                params,
+            )
+        }
+    }
+}
+
+/// One cached PackageRevision in the negotiated representation.
+pub fn package_revision(
+    code: StatusCode,
+    rep: Representation,
+    pr: &ServedRevision,
+    params: &Params,
+) -> Response {
+    match rep {
+        Representation::Json => bytes_response(code, rep.content_type(), pr.json().clone()),
+        Representation::Table { .. } => {
+            let row = package_revision_row(pr, params);
+            let rv = pr.metadata.resource_version.clone().unwrap_or_default();
+            let size = row.len();
+            let body = package_revision_table(std::iter::once(row), &rv, params, size);
+            bytes_response(code, rep.content_type(), body)
+        }
+        _ => {
+            let obj = serde_json::to_value(pr.object()).unwrap_or(Value::Null);
+            object(code, rep, &PACKAGE_REVISIONS, &obj, params)
         }
     }
 }

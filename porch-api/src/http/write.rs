@@ -237,7 +237,7 @@ pub async fn patch(
         }
         return Err(EngineError::not_found(PACKAGE_REVISIONS, &name).into());
     };
-    let doc = to_value(&*current);
+    let doc = to_value(current.object());
     let patched = match patch_type {
         PatchType::Json => apply_json_patch(&doc, &bytes)?,
         PatchType::Merge => apply_merge_patch(&doc, &bytes)?,
@@ -334,10 +334,15 @@ fn validate_resources(name: &str, prr: &PackageRevisionResources) -> ApiResult<(
         } else if is_yaml_file(path)
             && let Err(e) = serde_saphyr::from_multiple::<Value>(content)
         {
+            // The parser's message carries a source snippet over several lines; the first
+            // line (position and reason) is what a Status message can hold.
+            let text = e.to_string();
+            let reason = text.lines().next().unwrap_or_default();
+            let reason = reason.strip_prefix("error: ").unwrap_or(reason);
             errors.push(FieldError::invalid_raw(
                 &field,
                 "\"<file content>\"",
-                format!("file {path} is not valid YAML: {e}"),
+                format!("file {path} is not valid YAML: {reason}"),
             ));
         }
     }
