@@ -20,6 +20,9 @@ pub fn system_clock() -> Clock {
     Arc::new(Timestamp::now)
 }
 
+/// PackageRev writes one sync keeps in flight by default.
+pub const DEFAULT_WRITE_CONCURRENCY: usize = 16;
+
 /// Shared state of the controllers.
 pub struct Context {
     pub client: Client,
@@ -29,6 +32,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Bounds the full syncs running at once across all repositories (no sync storms).
     pub sync_permits: Semaphore,
+    /// PackageRev writes one sync keeps in flight ([`DEFAULT_WRITE_CONCURRENCY`]).
+    pub write_concurrency: usize,
     memory: Mutex<HashMap<String, RepoMemory>>,
     api_failures: Mutex<HashMap<String, u32>>,
 }
@@ -50,6 +55,7 @@ impl Context {
             clock,
             metrics,
             sync_permits: Semaphore::new(max_concurrent_syncs.max(1)),
+            write_concurrency: DEFAULT_WRITE_CONCURRENCY,
             memory: Mutex::new(HashMap::new()),
             api_failures: Mutex::new(HashMap::new()),
         }

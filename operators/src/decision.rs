@@ -63,6 +63,14 @@ pub struct RepoMemory {
     pub consecutive_failures: u32,
     /// The remote refs' version at the last full sync ([`crate::source::FetchedRepository::version`]).
     pub last_version: Option<String>,
+    /// When the last successful full sync finished. A sync that changes nothing writes no
+    /// status, so `status.lastFullSyncTime` may be older: scheduling uses the later of the two.
+    pub last_full_sync: Option<Timestamp>,
+    /// The generation the last successful sync (or generation record) covered; guards
+    /// against a reconcile that sees the object before its own status write arrives.
+    pub observed_generation: Option<i64>,
+    /// The `runOnceAt` the last successful sync honoured (same guard).
+    pub observed_run_once_at: Option<Timestamp>,
 }
 
 /// The state of the `Ready` condition as far as scheduling is concerned.
@@ -120,6 +128,21 @@ impl RepoView {
             last_full_sync: status.last_full_sync_time.map(|t| t.0),
             ready,
         }
+    }
+
+    /// This view completed with what the controller remembers having done but not (yet, or
+    /// ever) seen in the status: a later full sync, an observed generation or `runOnceAt`.
+    pub fn remembering(&self, memory: &RepoMemory) -> Self {
+        let mut view = self.clone();
+        view.last_full_sync = view.last_full_sync.max(memory.last_full_sync);
+        if memory.observed_generation == Some(view.generation) {
+            view.observed_generation = view.generation;
+        }
+        if memory.observed_run_once_at.is_some() && memory.observed_run_once_at == view.run_once_at
+        {
+            view.observed_run_once_at = view.run_once_at;
+        }
+        view
     }
 
     /// `spec.sync.runOnceAt` is set and not yet honoured.
@@ -282,6 +305,7 @@ pub fn next_wake(
     settings: &SyncSettings,
     now: Timestamp,
 ) -> Duration {
+    let view = &view.remembering(memory);
     if let Some(retry) = error_retry_at(view, memory, settings) {
         // While in error only the retry (or a user's change, which triggers by itself) matters.
         let mut at = retry;
@@ -300,7 +324,8 @@ pub fn next_wake(
     until(now, at)
 }
 
-/// The decision order (see the module comment for where it differs from upstream):
+/// The decision order (see the module comment for where it differs from upstream), on the
+/// view completed by [`RepoView::remembering`]:
 /// deletion; cold start; generation change; error backoff; `runOnceAt`; error retry;
 /// full sync due (never synced, cron schedule, default period); health check due; wait.
 pub fn decide(
@@ -309,6 +334,7 @@ pub fn decide(
     settings: &SyncSettings,
     now: Timestamp,
 ) -> SyncDecision {
+    let view = &view.remembering(memory);
     let wake = |action| SyncDecision {
         action,
         requeue_after: next_wake(view, memory, settings, now),

@@ -31,6 +31,7 @@ fn warm_memory() -> RepoMemory {
         last_contact: Some(ts("2026-03-01T11:58:00Z")),
         consecutive_failures: 0,
         last_version: None,
+        ..RepoMemory::default()
     }
 }
 
@@ -211,6 +212,7 @@ fn error_waits_for_its_backoff_then_retries() {
         last_contact: Some(ts("2026-03-01T11:00:00Z")),
         consecutive_failures: 2,
         last_version: None,
+        ..RepoMemory::default()
     };
     // 2 failures: 60 s from 11:59:50 -> 12:00:50.
     let d = decide_now(&view, &memory);
@@ -254,5 +256,51 @@ fn stale_reconciling_is_not_waited_for() {
     assert_eq!(
         decide_now(&view, &warm_memory()).action,
         SyncAction::FullSync(SyncReason::Periodic)
+    );
+}
+
+#[test]
+fn a_quiet_sync_kept_in_memory_defers_the_next_one() {
+    // The status says 10:00 (nothing changed since), memory says 11:45.
+    let mut view = synced_view();
+    view.last_full_sync = Some(ts("2026-03-01T10:00:00Z"));
+    let mut memory = warm_memory();
+    assert_eq!(
+        decide_now(&view, &memory).action,
+        SyncAction::FullSync(SyncReason::Periodic)
+    );
+    memory.last_full_sync = Some(ts("2026-03-01T11:45:00Z"));
+    let d = decide_now(&view, &memory);
+    assert_eq!(d.action, SyncAction::Wait);
+    // Next: the health check at 12:03 (contact at 11:58 + 5 min), before the sync at 12:45.
+    assert_eq!(d.requeue_after, Duration::from_secs(180));
+    memory.last_contact = None;
+    assert_eq!(
+        decide_now(&view, &memory).action,
+        SyncAction::HealthCheck,
+        "no contact remembered: check"
+    );
+}
+
+#[test]
+fn own_writes_not_yet_seen_do_not_resync() {
+    // The controller cleared runOnceAt (generation 3 -> 4) and wrote observedGeneration 4,
+    // but this reconcile still sees the status of generation 3.
+    let mut view = synced_view();
+    view.generation = 4;
+    view.run_once_at = Some(ts("2026-03-01T11:59:00Z"));
+    let mut memory = warm_memory();
+    assert_eq!(
+        decide_now(&view, &memory).action,
+        SyncAction::FullSync(SyncReason::SpecChanged)
+    );
+    memory.observed_generation = Some(4);
+    memory.observed_run_once_at = Some(ts("2026-03-01T11:59:00Z"));
+    assert_eq!(decide_now(&view, &memory).action, SyncAction::Wait);
+    // A newer runOnceAt is a new request.
+    view.run_once_at = Some(ts("2026-03-01T11:59:30Z"));
+    assert_eq!(
+        decide_now(&view, &memory).action,
+        SyncAction::FullSync(SyncReason::RunOnce)
     );
 }

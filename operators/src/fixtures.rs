@@ -255,7 +255,7 @@ pub fn mock_client() -> (Client, ApiServerVerifier) {
 /// A context around a mock client with a fixed clock at [`NOW`].
 pub fn test_context(source: Arc<dyn RepositorySource>) -> (Arc<Context>, ApiServerVerifier) {
     let (client, verifier) = mock_client();
-    let ctx = Context::new(
+    let mut ctx = Context::new(
         client,
         source,
         SyncSettings::default(),
@@ -263,6 +263,8 @@ pub fn test_context(source: Arc<dyn RepositorySource>) -> (Arc<Context>, ApiServ
         Arc::new(Metrics::default()),
         Arc::new(|| ts(NOW)),
     );
+    // One write at a time: the scripted API sees a deterministic request order.
+    ctx.write_concurrency = 1;
     (Arc::new(ctx), verifier)
 }
 

@@ -40,6 +40,19 @@ pub struct GitRepositorySource {
     /// `namespace/name` -> the opened repository. One async lock per entry so that
     /// different repositories are fetched concurrently.
     repos: Mutex<HashMap<String, Arc<Mutex<Option<Opened>>>>>,
+    /// `namespace/name` -> what its last fetch discovered.
+    memos: std::sync::Mutex<HashMap<String, Memo>>,
+}
+
+/// What the last fetch of one repository discovered, so the next fetch re-reads only what
+/// changed: nothing when the remote refs are the same (a no-change periodic sync is one
+/// fetch round trip), else only the revisions whose ref, commit or lifecycle moved.
+#[derive(Debug, Default)]
+struct Memo {
+    /// The remote refs' version and the answer for it.
+    last: Option<(String, FetchedRepository)>,
+    /// (ref, package path) -> the listed revision and what was discovered for it.
+    revisions: HashMap<(String, String), (PackageRevision, DiscoveredRevision)>,
 }
 
 #[derive(Debug)]
@@ -54,7 +67,52 @@ impl GitRepositorySource {
         GitRepositorySource {
             cache_dir: cache_dir.into(),
             repos: Mutex::new(HashMap::new()),
+            memos: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    fn take_memo(&self, key: &str) -> Memo {
+        let mut map = self.memos.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(key).unwrap_or_default()
+    }
+
+    fn put_memo(&self, key: String, memo: Memo) {
+        let mut map = self.memos.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(key, memo);
+    }
+
+    /// Refresh and list, reusing `memo` for what did not change; updates `memo`.
+    async fn fetch_with(
+        &self,
+        git: &GitRepository,
+        memo: &mut Memo,
+    ) -> Result<FetchedRepository, SourceError> {
+        let outcome = git.refresh().await.map_err(map_error)?;
+        if let Some((version, fetched)) = &memo.last
+            && *version == outcome.version
+        {
+            return Ok(fetched.clone());
+        }
+        let listed = git.list().await.map_err(map_error)?;
+        let mut revisions = Vec::with_capacity(listed.len());
+        let mut known = HashMap::with_capacity(listed.len());
+        for rev in listed {
+            let key = (rev.git_ref.clone(), rev.full_path.clone());
+            let discovered = match memo.revisions.remove(&key) {
+                Some((old, discovered)) if old == rev => discovered,
+                _ => discover(git, &rev).await?,
+            };
+            revisions.push(discovered.clone());
+            known.insert(key, (rev, discovered));
+        }
+        let fetched = FetchedRepository {
+            head_commit: outcome.branch_head.unwrap_or_default(),
+            revisions,
+            version: Some(outcome.version.clone()),
+        };
+        memo.revisions = known;
+        memo.last = Some((outcome.version, fetched.clone()));
+        Ok(fetched)
     }
 
     /// The cache directory of one Repository.
@@ -122,18 +180,18 @@ impl RepositorySource for GitRepositorySource {
         credentials: Option<&'a Credentials>,
     ) -> BoxFuture<'a, Result<FetchedRepository, SourceError>> {
         async move {
-            let (git, _) = self.open(repo, credentials).await?;
-            let outcome = git.refresh().await.map_err(map_error)?;
-            let listed = git.list().await.map_err(map_error)?;
-            let mut revisions = Vec::with_capacity(listed.len());
-            for rev in &listed {
-                revisions.push(discover(&git, rev).await?);
-            }
-            Ok(FetchedRepository {
-                head_commit: outcome.branch_head.unwrap_or_default(),
-                revisions,
-                version: Some(outcome.version),
-            })
+            let (git, fresh) = self.open(repo, credentials).await?;
+            let (ns, name) = ns_name(repo);
+            let key = format!("{ns}/{name}");
+            // A repository opened just now (new, or its config changed) starts afresh.
+            let mut memo = if fresh {
+                Memo::default()
+            } else {
+                self.take_memo(&key)
+            };
+            let result = self.fetch_with(&git, &mut memo).await;
+            self.put_memo(key, memo);
+            result
         }
         .boxed()
     }
@@ -156,7 +214,9 @@ impl RepositorySource for GitRepositorySource {
     fn release<'a>(&'a self, repo: &'a Repository) -> BoxFuture<'a, ()> {
         async move {
             let (ns, name) = ns_name(repo);
-            let slot = self.repos.lock().await.remove(&format!("{ns}/{name}"));
+            let key = format!("{ns}/{name}");
+            drop(self.take_memo(&key));
+            let slot = self.repos.lock().await.remove(&key);
             if let Some(slot) = slot {
                 // Wait for any fetch in flight before deleting its cache.
                 slot.lock().await.take();

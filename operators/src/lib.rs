@@ -26,6 +26,11 @@
 //!   idempotent merge patches; an API server write may set it too, with the same function.
 //! - Every other label, annotation, finalizer and ownerReference belongs to users and is never
 //!   changed by a sync.
+//! - A sync writes only what differs: a no-change sync writes no PackageRev and no
+//!   Repository status ([`status`] explains `lastFullSyncTime`); writes of one sync go
+//!   with bounded concurrency ([`context::DEFAULT_WRITE_CONCURRENCY`]).
+//! - A honoured `spec.sync.runOnceAt` is recorded in `status.observedRunOnceAt` and cleared
+//!   from the spec (as upstream does), guarded by the generation the sync read.
 //! - A sync lists a repository's PackageRevs *before* fetching git and deletes those whose
 //!   revision is gone, conditionally on the resourceVersion it listed. So the API server must
 //!   push a revision to git before it creates its PackageRev (a PackageRev created after the

@@ -188,7 +188,7 @@ async fn first_sync_creates_package_revs_and_reports_ready() {
 }
 
 #[tokio::test]
-async fn no_change_sync_writes_no_package_rev() {
+async fn no_change_sync_writes_nothing() {
     let revisions = vec![
         rev("basens", "main", -1, "c0"),
         rev("basens", "v1", 1, "c1"),
@@ -207,18 +207,127 @@ async fn no_change_sync_writes_no_package_rev() {
     api.expect(Method::GET, PACKAGEREVS)
         .await
         .ok(list_of("PackageRevList", &stored(&revisions)));
-    // Only the sync times move; the Ready condition keeps its transition time.
+    // Nothing changed: no PackageRev write and no status write (not even the sync times).
+    // Next: the health check at 12:05 (this sync at 12:00 is the last contact).
+    assert_eq!(
+        finish(task).await,
+        Action::requeue(Duration::from_secs(300))
+    );
+    api.expect_silence().await;
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(ctx.memory("uid-1").last_full_sync, Some(ts(NOW)));
+
+    // The quiet sync is remembered: the next reconcile (same stale status) does not sync.
+    let action = finish(spawn_reconcile(repo, ctx.clone())).await;
+    assert_eq!(action, Action::requeue(Duration::from_secs(300)));
+    api.expect_silence().await;
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn run_once_syncs_once_and_is_cleared() {
+    let revisions = vec![rev("basens", "v1", 1, "c1")];
+    let source = FakeSource::new(Ok(fetched(revisions.clone())));
+    let (ctx, mut api) = test_context(source.clone());
+    // `porchctl repo sync` set runOnceAt (generation 2, already observed); it is now due.
+    let mut repo = repository(URL)
+        .finalized()
+        .synced_at("2026-03-01T11:30:00Z", "abc123", 1);
+    repo.metadata.generation = Some(2);
+    repo.status.as_mut().unwrap().observed_generation = 2;
+    repo.spec.sync = Some(porch_crds::config::v1alpha1::RepositorySync {
+        run_once_at: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(ts(
+            "2026-03-01T11:59:00Z",
+        ))),
+        schedule: String::new(),
+    });
+    ctx.remember("uid-1", |m| {
+        m.last_attempt = Some(ts("2026-03-01T11:30:00Z"));
+        m.last_contact = Some(ts("2026-03-01T11:58:00Z"));
+    });
+    let task = spawn_reconcile(repo.clone(), ctx.clone());
+    api.expect(Method::GET, PACKAGEREVS)
+        .await
+        .ok(list_of("PackageRevList", &stored(&revisions)));
+    // Cleared as upstream does, guarded by the generation read.
+    let seen = api
+        .expect(Method::PATCH, &format!("{REPOS}/blueprints"))
+        .await;
+    assert_eq!(seen.content_type, "application/json-patch+json");
+    assert_eq!(
+        seen.body,
+        json!([
+            {"op": "test", "path": "/metadata/generation", "value": 2},
+            {"op": "remove", "path": "/spec/sync/runOnceAt"}
+        ])
+    );
+    let mut cleared = repo.clone();
+    cleared.spec.sync = None;
+    cleared.metadata.generation = Some(3);
+    seen.ok(to_json(&cleared));
+    // The status records the honoured time and the generation of the clearing.
     let seen = api
         .expect(Method::PATCH, &format!("{REPOS}/blueprints/status"))
         .await;
-    assert_eq!(seen.body["status"]["lastFullSyncTime"], NOW);
     assert_eq!(
-        seen.body["status"]["conditions"][0]["lastTransitionTime"],
-        "2026-03-01T09:00:00Z"
+        seen.body["status"]["observedRunOnceAt"],
+        "2026-03-01T11:59:00Z"
+    );
+    assert_eq!(seen.body["status"]["observedGeneration"], 3);
+    assert_eq!(seen.body["status"]["lastFullSyncTime"], NOW);
+    let mut written = cleared.clone();
+    written.status = Some(serde_json::from_value(seen.body["status"].clone()).unwrap());
+    seen.ok(to_json(&written));
+    finish(task).await;
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
+
+    // It does not run again: neither on the object as written...
+    finish(spawn_reconcile(written, ctx.clone())).await;
+    // ...nor on one whose status write this reconcile has not seen yet.
+    finish(spawn_reconcile(cleared, ctx.clone())).await;
+    // Nor on the pre-clearing object (runOnceAt still set, already honoured).
+    finish(spawn_reconcile(repo, ctx.clone())).await;
+    api.expect_silence().await;
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn run_once_clearing_yields_to_a_concurrent_spec_change() {
+    let revisions = vec![rev("basens", "v1", 1, "c1")];
+    let source = FakeSource::new(Ok(fetched(revisions.clone())));
+    let (ctx, mut api) = test_context(source.clone());
+    let mut repo = repository(URL)
+        .finalized()
+        .synced_at("2026-03-01T11:30:00Z", "abc123", 1);
+    repo.spec.sync = Some(porch_crds::config::v1alpha1::RepositorySync {
+        run_once_at: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(ts(
+            "2026-03-01T11:59:00Z",
+        ))),
+        schedule: String::new(),
+    });
+    ctx.remember("uid-1", |m| {
+        m.last_attempt = Some(ts("2026-03-01T11:30:00Z"));
+        m.last_contact = Some(ts("2026-03-01T11:58:00Z"));
+    });
+    let task = spawn_reconcile(repo.clone(), ctx.clone());
+    api.expect(Method::GET, PACKAGEREVS)
+        .await
+        .ok(list_of("PackageRevList", &stored(&revisions)));
+    // Someone changed the spec meanwhile: the guard fails (422 like kube-apiserver).
+    api.expect(Method::PATCH, &format!("{REPOS}/blueprints"))
+        .await
+        .fail(422, "Invalid");
+    // The status still records the run and the generation this sync covered.
+    let seen = api
+        .expect(Method::PATCH, &format!("{REPOS}/blueprints/status"))
+        .await;
+    assert_eq!(seen.body["status"]["observedGeneration"], 1);
+    assert_eq!(
+        seen.body["status"]["observedRunOnceAt"],
+        "2026-03-01T11:59:00Z"
     );
     seen.ok(to_json(&repo));
     finish(task).await;
-    api.expect_silence().await;
 }
 
 #[tokio::test]

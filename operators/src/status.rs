@@ -4,6 +4,15 @@
 //! Unlike upstream, the `Ready` condition keeps its `lastTransitionTime` while its status,
 //! reason and message stay the same (Kubernetes condition semantics; upstream rewrites it on
 //! every write), which is what lets a quiet reconcile write nothing.
+//!
+//! Also unlike upstream, a full sync that changes nothing (no PackageRev written, same head,
+//! count, generation, condition) writes no status either, so 100 idle repositories cost no
+//! writes per period. `lastFullSyncTime` is therefore the last full sync that *changed*
+//! something (the cache has matched git since then; quieter syncs are kept in the
+//! controller's memory and in its metrics and logs), and `nextFullSyncTime` is the next sync
+//! as scheduled at that write. A status that is always written when something changes, and
+//! only then, is what the issue asks for; upstream's refresh of both times on every sync is
+//! one write per repository per period for no new information.
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -29,6 +38,8 @@ pub enum StatusEvent {
     Synced {
         head_commit: String,
         package_count: i64,
+        /// The sync created, updated or deleted PackageRevs.
+        revisions_changed: bool,
     },
     /// A health check succeeded.
     HealthOk,
@@ -87,8 +98,8 @@ pub fn next_status(
         StatusEvent::Synced {
             head_commit,
             package_count,
+            ..
         } => {
-            next.last_full_sync_time = Some(Time(now));
             next.observed_generation = view.generation;
             if let Some(at) = view.run_once_at.filter(|at| *at <= now) {
                 next.observed_run_once_at = Some(Time(at));
@@ -117,16 +128,134 @@ pub fn next_status(
             .retain(|c| c.type_ != REPOSITORY_READY_CONDITION);
         next.conditions.push(condition);
     }
+    next.next_full_sync_time = scheduled_next(view, &next, settings);
+    if let StatusEvent::Synced {
+        revisions_changed, ..
+    } = event
+        && (*revisions_changed || next.last_full_sync_time.is_none() || next != *current)
+    {
+        next.last_full_sync_time = Some(Time(now));
+        next.next_full_sync_time = scheduled_next(view, &next, settings);
+    }
+    next
+}
+
+/// `nextFullSyncTime` as scheduled from `status.lastFullSyncTime`.
+fn scheduled_next(
+    view: &RepoView,
+    status: &RepositoryStatus,
+    settings: &SyncSettings,
+) -> Option<Time> {
     let scheduling_view = RepoView {
-        last_full_sync: next.last_full_sync_time.as_ref().map(|t| t.0),
+        last_full_sync: status.last_full_sync_time.as_ref().map(|t| t.0),
         ..view.clone()
     };
-    next.next_full_sync_time =
-        next_full_sync(&scheduling_view, settings).map(|t| Time(to_seconds(t)));
-    next
+    next_full_sync(&scheduling_view, settings).map(|t| Time(to_seconds(t)))
 }
 
 /// Whether writing `next` over `current` changes anything.
 pub fn status_changed(current: &RepositoryStatus, next: &RepositoryStatus) -> bool {
     current != next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::ReadyState;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn view() -> RepoView {
+        RepoView {
+            deleting: false,
+            generation: 1,
+            schedule: None,
+            run_once_at: None,
+            observed_generation: 1,
+            observed_run_once_at: None,
+            last_full_sync: Some(ts("2026-03-01T10:00:00Z")),
+            ready: ReadyState::Ready,
+        }
+    }
+
+    fn synced(at: &str) -> RepositoryStatus {
+        next_status(
+            &RepoView {
+                last_full_sync: None,
+                ..view()
+            },
+            &RepositoryStatus::default(),
+            &StatusEvent::Synced {
+                head_commit: "abc".into(),
+                package_count: 3,
+                revisions_changed: true,
+            },
+            &SyncSettings::default(),
+            ts(at),
+        )
+    }
+
+    fn event(changed: bool, head: &str) -> StatusEvent {
+        StatusEvent::Synced {
+            head_commit: head.into(),
+            package_count: 3,
+            revisions_changed: changed,
+        }
+    }
+
+    #[test]
+    fn first_sync_records_times() {
+        let s = synced("2026-03-01T10:00:00Z");
+        assert_eq!(
+            s.last_full_sync_time,
+            Some(Time(ts("2026-03-01T10:00:00Z")))
+        );
+        assert_eq!(
+            s.next_full_sync_time,
+            Some(Time(ts("2026-03-01T11:00:00Z")))
+        );
+        assert_eq!(s.conditions[0].reason, REASON_READY);
+    }
+
+    #[test]
+    fn a_sync_that_changes_nothing_leaves_the_status_alone() {
+        let current = synced("2026-03-01T10:00:00Z");
+        let settings = SyncSettings::default();
+        let now = ts("2026-03-01T11:00:05Z");
+        let next = next_status(&view(), &current, &event(false, "abc"), &settings, now);
+        assert!(!status_changed(&current, &next), "{next:?}");
+    }
+
+    #[test]
+    fn any_change_moves_the_sync_times() {
+        let current = synced("2026-03-01T10:00:00Z");
+        let settings = SyncSettings::default();
+        let now = ts("2026-03-01T11:00:05Z");
+        let at = |s: &RepositoryStatus| s.last_full_sync_time.clone().map(|t| t.0);
+        // PackageRevs written.
+        let next = next_status(&view(), &current, &event(true, "abc"), &settings, now);
+        assert_eq!(at(&next), Some(ts("2026-03-01T11:00:05Z")));
+        assert_eq!(
+            next.next_full_sync_time,
+            Some(Time(ts("2026-03-01T12:00:05Z")))
+        );
+        // A new head commit only.
+        let next = next_status(&view(), &current, &event(false, "def"), &settings, now);
+        assert_eq!(next.git_commit_hash, "def");
+        assert_eq!(at(&next), Some(ts("2026-03-01T11:00:05Z")));
+        // Recovery from an error.
+        let failed = next_status(
+            &view(),
+            &current,
+            &StatusEvent::Failed("connection refused".into()),
+            &settings,
+            now,
+        );
+        assert_eq!(at(&failed), at(&current), "a failure is no sync");
+        let next = next_status(&view(), &failed, &event(false, "abc"), &settings, now);
+        assert_eq!(next.conditions[0].status, "True");
+        assert_eq!(at(&next), Some(ts("2026-03-01T11:00:05Z")));
+    }
 }

@@ -182,6 +182,10 @@ async fn check_sees_a_tag_pushed_from_outside() {
     let fetched = source.fetch(&repo, Some(&creds())).await.unwrap();
     let before = source.check(&repo, Some(&creds())).await.unwrap();
     assert_eq!(before, fetched.version);
+    // Nothing changed: the same answer (from the source's memo of the last fetch).
+    let again = source.fetch(&repo, Some(&creds())).await.unwrap();
+    assert_eq!(again, fetched);
+    let first = fetched;
 
     // Someone else tags basens v5 on the v4 commit.
     let clone = dir.path().join("clone");
@@ -204,6 +208,10 @@ async fn check_sees_a_tag_pushed_from_outside() {
     assert_eq!(v5.workspace_name, "v5");
     assert_eq!(v5.commit, served_commit(&server, "basens/v5").await);
     assert_eq!(fetched.revisions.len(), 17);
+    // The revisions that did not move are discovered exactly as before.
+    for r in &first.revisions {
+        assert!(fetched.revisions.contains(r), "{r:?} changed");
+    }
     server.stop().await;
 }
 

@@ -6,7 +6,13 @@ use porch_crds::config::v1alpha1::{PackageRev, PackageRevStatus};
 use porch_crds::labels::{INTERNAL_PACKAGE_REVISION_FINALIZER, INTERNAL_REPOSITORY_LABEL};
 use serde_json::{Value, json};
 
-use crate::desired::{Plan, metadata_and_spec_patch, remove_finalizer_ops, same_spec};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+
+use crate::desired::{
+    PackageRevDelete, PackageRevUpdate, Plan, metadata_and_spec_patch, remove_finalizer_ops,
+    same_spec,
+};
 use crate::error::{Error, is_already_exists, is_conflict, is_not_found};
 
 /// The field manager of every write of the repository controller.
@@ -55,90 +61,154 @@ async fn write_status(
 }
 
 /// Apply the plan of repository `repo`: deletes, then creates (highest revision first), then
-/// updates. Writes go one at a time, so the request order is deterministic and the API
-/// server is not stormed. Marker changes are idempotent merge patches, so this controller and
-/// the PackageRev controller converge on the same labels whatever order they act in.
-pub async fn apply_plan(api: &Api<PackageRev>, repo: &str, plan: &Plan) -> Result<Applied, Error> {
+/// updates, each phase with at most `concurrency` writes in flight (the API server commits
+/// concurrent writes together, so a first sync of thousands of revisions is not thousands
+/// of sequential round trips and fsyncs, while the bound keeps it from storming the server).
+/// With `concurrency` 1 the request order is deterministic. Marker changes are idempotent
+/// merge patches, so this controller and the PackageRev controller converge on the same
+/// labels whatever order they act in.
+pub async fn apply_plan(
+    api: &Api<PackageRev>,
+    repo: &str,
+    plan: &Plan,
+    concurrency: usize,
+) -> Result<Applied, Error> {
+    let n = concurrency.max(1);
+    let mut applied = Applied::default();
+    let mut deletes = Vec::with_capacity(plan.deletes.len());
+    for d in &plan.deletes {
+        deletes.push(apply_delete(api, d).boxed());
+    }
+    applied.add(run_bounded(deletes, n).await?);
+    let mut creates = Vec::with_capacity(plan.creates.len());
+    for obj in &plan.creates {
+        creates.push(apply_create(api, repo, obj).boxed());
+    }
+    applied.add(run_bounded(creates, n).await?);
+    let mut updates = Vec::with_capacity(plan.updates.len());
+    for u in &plan.updates {
+        updates.push(apply_update(api, u).boxed());
+    }
+    applied.add(run_bounded(updates, n).await?);
+    Ok(applied)
+}
+
+impl Applied {
+    fn add(&mut self, other: Applied) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+        self.status_writes += other.status_writes;
+    }
+
+    /// Whether anything was written.
+    pub fn wrote(&self) -> bool {
+        self.created + self.updated + self.deleted + self.status_writes > 0
+    }
+}
+
+/// Run `ops` with at most `n` in flight (in order when `n` is 1); stop at the first error.
+async fn run_bounded(
+    ops: Vec<BoxFuture<'_, Result<Applied, Error>>>,
+    n: usize,
+) -> Result<Applied, Error> {
+    let mut results = futures::stream::iter(ops).buffer_unordered(n);
+    let mut total = Applied::default();
+    while let Some(r) = results.next().await {
+        total.add(r?);
+    }
+    Ok(total)
+}
+
+async fn apply_delete(api: &Api<PackageRev>, delete: &PackageRevDelete) -> Result<Applied, Error> {
+    let mut applied = Applied::default();
+    let finalizers = if delete.terminating {
+        delete.finalizers.clone()
+    } else {
+        let dp = DeleteParams {
+            preconditions: Some(Preconditions {
+                resource_version: delete.resource_version.clone(),
+                uid: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match api.delete(&delete.name, &dp).await {
+            Ok(either) => {
+                applied.deleted += 1;
+                match either.left() {
+                    Some(obj) => obj.metadata.finalizers.unwrap_or_default(),
+                    None => return Ok(applied),
+                }
+            }
+            // Gone already, or rewritten since the listing: the next sync decides.
+            Err(e) if is_not_found(&e) || is_conflict(&e) => return Ok(applied),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if let Some(ops) = remove_finalizer_ops(&finalizers, INTERNAL_PACKAGE_REVISION_FINALIZER) {
+        match api.patch(&delete.name, &params(), &json_patch(ops)?).await {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(applied)
+}
+
+async fn apply_create(
+    api: &Api<PackageRev>,
+    repo: &str,
+    obj: &PackageRev,
+) -> Result<Applied, Error> {
     let mut applied = Applied::default();
     let pp = PostParams {
         field_manager: Some(FIELD_MANAGER.to_string()),
         ..PostParams::default()
     };
-    for delete in &plan.deletes {
-        let finalizers = if delete.terminating {
-            delete.finalizers.clone()
-        } else {
-            let dp = DeleteParams {
-                preconditions: Some(Preconditions {
-                    resource_version: delete.resource_version.clone(),
-                    uid: None,
-                }),
-                ..DeleteParams::default()
-            };
-            match api.delete(&delete.name, &dp).await {
-                Ok(either) => {
-                    applied.deleted += 1;
-                    match either.left() {
-                        Some(obj) => obj.metadata.finalizers.unwrap_or_default(),
-                        None => continue,
-                    }
-                }
-                // Gone already, or rewritten since the listing: the next sync decides.
-                Err(e) if is_not_found(&e) || is_conflict(&e) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        };
-        if let Some(ops) = remove_finalizer_ops(&finalizers, INTERNAL_PACKAGE_REVISION_FINALIZER) {
-            match api.patch(&delete.name, &params(), &json_patch(ops)?).await {
-                Ok(_) => {}
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(e.into()),
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    let desired_status = obj.status.clone().unwrap_or_default();
+    match api.create(&pp, obj).await {
+        Ok(created) => {
+            applied.created += 1;
+            // With the status subresource on, the API server drops status on create.
+            if created.status.clone().unwrap_or_default() != desired_status {
+                write_status(api, &name, &desired_status).await?;
+                applied.status_writes += 1;
             }
         }
+        Err(e) if is_already_exists(&e) => {
+            // Created meanwhile (by the API server, say): adopt it.
+            let current = api.get(&name).await?;
+            let latest = obj
+                .metadata
+                .labels
+                .as_ref()
+                .is_some_and(|l| l.contains_key(porch_crds::labels::LATEST_REVISION_LABEL));
+            let spec = (!same_spec(&current.spec, &obj.spec)).then_some(&obj.spec);
+            if let Some(patch) = metadata_and_spec_patch(repo, &current, spec, latest) {
+                api.patch(&name, &params(), &Patch::Merge(patch)).await?;
+                applied.updated += 1;
+            }
+            if current.status.clone().unwrap_or_default() != desired_status {
+                write_status(api, &name, &desired_status).await?;
+                applied.status_writes += 1;
+            }
+        }
+        Err(e) => return Err(e.into()),
     }
-    for obj in &plan.creates {
-        let name = obj.metadata.name.clone().unwrap_or_default();
-        let desired_status = obj.status.clone().unwrap_or_default();
-        match api.create(&pp, obj).await {
-            Ok(created) => {
-                applied.created += 1;
-                // With the status subresource on, the API server drops status on create.
-                if created.status.clone().unwrap_or_default() != desired_status {
-                    write_status(api, &name, &desired_status).await?;
-                    applied.status_writes += 1;
-                }
-            }
-            Err(e) if is_already_exists(&e) => {
-                // Created meanwhile (by the API server, say): adopt it.
-                let current = api.get(&name).await?;
-                let latest = obj
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .is_some_and(|l| l.contains_key(porch_crds::labels::LATEST_REVISION_LABEL));
-                let spec = (!same_spec(&current.spec, &obj.spec)).then_some(&obj.spec);
-                if let Some(patch) = metadata_and_spec_patch(repo, &current, spec, latest) {
-                    api.patch(&name, &params(), &Patch::Merge(patch)).await?;
-                    applied.updated += 1;
-                }
-                if current.status.clone().unwrap_or_default() != desired_status {
-                    write_status(api, &name, &desired_status).await?;
-                    applied.status_writes += 1;
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
+    Ok(applied)
+}
+
+async fn apply_update(api: &Api<PackageRev>, update: &PackageRevUpdate) -> Result<Applied, Error> {
+    let mut applied = Applied::default();
+    if let Some(patch) = &update.patch {
+        api.patch(&update.name, &params(), &Patch::Merge(patch))
+            .await?;
+        applied.updated += 1;
     }
-    for update in &plan.updates {
-        if let Some(patch) = &update.patch {
-            api.patch(&update.name, &params(), &Patch::Merge(patch))
-                .await?;
-            applied.updated += 1;
-        }
-        if let Some(status) = &update.status {
-            write_status(api, &update.name, status).await?;
-            applied.status_writes += 1;
-        }
+    if let Some(status) = &update.status {
+        write_status(api, &update.name, status).await?;
+        applied.status_writes += 1;
     }
     Ok(applied)
 }

@@ -139,7 +139,7 @@ async fn apply_repository(repo: Arc<Repository>, ctx: Arc<Context>) -> Result<Ac
                 &view,
                 &key,
                 started,
-                outcome.map(|_| None),
+                outcome.map(|_| StatusEvent::HealthOk),
                 &ctx,
             )
             .await
@@ -202,7 +202,7 @@ async fn full_sync(
     for s in &planned.skipped {
         warn!(repository = %name, package = %s.package_path, workspace = %s.workspace_name, reason = %s.reason, "skipping package revision");
     }
-    let applied = apply::apply_plan(&package_revs, &name, &planned).await?;
+    let applied = apply::apply_plan(&package_revs, &name, &planned, ctx.write_concurrency).await?;
     ctx.metrics.wrote(CONTROLLER, "create", applied.created);
     ctx.metrics.wrote(CONTROLLER, "update", applied.updated);
     ctx.metrics.wrote(CONTROLLER, "delete", applied.deleted);
@@ -217,45 +217,75 @@ async fn full_sync(
             .saturating_sub(planned.skipped.len()),
     )
     .unwrap_or(i64::MAX);
-    finish(
-        &repos,
-        repo,
-        view,
-        &key,
-        started,
-        Ok(Some((fetched.head_commit, package_count))),
-        ctx,
-    )
-    .await
+    // A honoured runOnceAt is cleared (as upstream does) and recorded in
+    // status.observedRunOnceAt; the status then observes the generation the clearing made.
+    let mut view = view.clone();
+    if view.run_once_at.is_some_and(|at| at <= to_seconds(started))
+        && let Some(generation) = clear_run_once(&repos, repo).await?
+    {
+        view.generation = generation;
+    }
+    let event = StatusEvent::Synced {
+        head_commit: fetched.head_commit,
+        package_count,
+        revisions_changed: applied.wrote(),
+    };
+    finish(&repos, repo, &view, &key, started, Ok(event), ctx).await
 }
 
-/// Record the outcome of a sync (`Some((head, count))`) or check (`None`) in memory and
-/// status, and choose the requeue.
+/// Remove `spec.sync.runOnceAt`, guarded by the generation this reconcile read, so a spec
+/// change made meanwhile is never lost (it fails the guard and syncs on its own reconcile).
+/// Returns the generation after the removal, `None` when the guard failed.
+async fn clear_run_once(api: &Api<Repository>, repo: &Repository) -> Result<Option<i64>, Error> {
+    let Some(generation) = repo.metadata.generation else {
+        return Ok(None);
+    };
+    let ops = json!([
+        {"op": "test", "path": "/metadata/generation", "value": generation},
+        {"op": "remove", "path": "/spec/sync/runOnceAt"}
+    ]);
+    let patch = Patch::Json::<()>(serde_json::from_value(ops)?);
+    let pp = PatchParams {
+        field_manager: Some(apply::FIELD_MANAGER.to_string()),
+        ..PatchParams::default()
+    };
+    match api.patch(&repo.name_any(), &pp, &patch).await {
+        Ok(updated) => Ok(updated.metadata.generation),
+        Err(kube::Error::Api(s)) if s.code == 422 || s.is_conflict() || s.is_not_found() => {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Record the outcome of a sync ([`StatusEvent::Synced`]) or check
+/// ([`StatusEvent::HealthOk`]) in memory and status, and choose the requeue.
 async fn finish(
     repos: &Api<Repository>,
     repo: &Repository,
     view: &RepoView,
     key: &str,
     started: jiff::Timestamp,
-    outcome: Result<Option<(String, i64)>, SourceError>,
+    outcome: Result<StatusEvent, SourceError>,
     ctx: &Context,
 ) -> Result<Action, Error> {
     let current = repo.status.clone().unwrap_or_default();
     let now = ctx.now();
     match outcome {
-        Ok(synced) => {
+        Ok(event) => {
+            let synced = matches!(event, StatusEvent::Synced { .. });
             ctx.remember(key, |m| {
                 m.last_attempt = Some(started);
                 m.last_contact = Some(now);
                 m.consecutive_failures = 0;
+                if synced {
+                    m.last_full_sync = Some(to_seconds(now));
+                    m.observed_generation = Some(view.generation);
+                    if let Some(at) = view.run_once_at.filter(|at| *at <= to_seconds(now)) {
+                        m.observed_run_once_at = Some(at);
+                    }
+                }
             });
-            let event = match synced {
-                Some((head_commit, package_count)) => StatusEvent::Synced {
-                    head_commit,
-                    package_count,
-                },
-                None => StatusEvent::HealthOk,
-            };
             let next = next_status(view, &current, &event, &ctx.settings, now);
             write_status(repos, repo, &next, ctx).await?;
             let after = RepoView::of(&with_status(repo, next));

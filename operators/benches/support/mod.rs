@@ -1,0 +1,211 @@
+//! Shared set-up of the benchmarks that run on real parts: generated git repositories served by
+//! the loopback git server, the standalone API server (HTTPS on 127.0.0.1, SQLite store) and
+//! the real Repository reconciler with the git source. Each bench uses part of it.
+#![allow(dead_code)]
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ListParams, ObjectMeta, PostParams};
+use porch_apiserver::{RunningServer, ServerOptions, start};
+use porch_crds::config::v1alpha1::{GitRepository, Repository, RepositorySpec};
+use porch_crds::labels::REPOSITORY_FINALIZER;
+use porch_git::testserver::{GitServer, ServerOptions as GitOptions};
+use porch_operators::context::Context;
+use porch_operators::decision::SyncSettings;
+use porch_operators::git_source::GitRepositorySource;
+use porch_operators::metrics::Metrics;
+
+/// Write a bare repository at `dir` holding `packages` packages with `revisions` published
+/// revisions each: one approval-style commit per revision on `main` and a `<pkg>/vN` tag.
+pub fn build_repo(dir: &Path, packages: usize, revisions: usize) {
+    let ok = Command::new("git")
+        .args(["init", "--bare", "-q", "-b", "main"])
+        .arg(dir)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git init failed");
+    let mut child = Command::new("git")
+        .arg("--git-dir")
+        .arg(dir)
+        .args(["fast-import", "--quiet"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut script = String::new();
+    let mut mark = 0usize;
+    let mut time = 1_750_000_000u64;
+    for revision in 1..=revisions {
+        for p in 0..packages {
+            mark += 1;
+            time += 1;
+            let pkg = format!("pkg-{p:04}");
+            let message = format!(
+                "Approve {pkg} revision {revision}\n\nkpt:{{\"package\":\"{pkg}\",\"workspaceName\":\"ws{revision}\",\"revision\":\"{revision}\"}}\n"
+            );
+            script.push_str(&format!(
+                "commit refs/heads/main\nmark :{mark}\nauthor Porch <porch@kpt.dev> {time} +0000\ncommitter Porch <porch@kpt.dev> {time} +0000\ndata {}\n{message}\n",
+                message.len()
+            ));
+            let files = [
+                (
+                    "Kptfile",
+                    format!(
+                        "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: {pkg}\ninfo:\n  description: revision {revision}\n"
+                    ),
+                ),
+                (
+                    "configmap.yaml",
+                    format!(
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {pkg}\ndata:\n  revision: \"{revision}\"\n"
+                    ),
+                ),
+            ];
+            for (name, content) in files {
+                script.push_str(&format!(
+                    "M 644 inline {pkg}/{name}\ndata {}\n{content}\n",
+                    content.len()
+                ));
+            }
+            script.push_str(&format!(
+                "reset refs/tags/{pkg}/v{revision}\nfrom :{mark}\n\n"
+            ));
+        }
+    }
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "git fast-import failed");
+    let ok = Command::new("git")
+        .arg("--git-dir")
+        .arg(dir)
+        .args(["gc", "-q"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git gc failed");
+}
+
+/// The git server (anonymous read of every repository under `root`) and the API server.
+pub struct Parts {
+    pub git: GitServer,
+    pub api: RunningServer,
+    pub client: kube::Client,
+}
+
+pub async fn start_parts(git_root: &Path, api_dir: &Path) -> Parts {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let git = GitServer::start(
+        git_root,
+        GitOptions {
+            anonymous_read_default: true,
+            ..GitOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let api = start(ServerOptions::new(api_dir, "127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let client = api.client().await.unwrap();
+    Parts { git, api, client }
+}
+
+pub async fn create_namespace(client: &kube::Client, name: &str) {
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    let api: Api<Namespace> = Api::all(client.clone());
+    let _ = api.create(&PostParams::default(), &ns).await;
+}
+
+/// Create a Repository (with the controller's finalizer already on, so the first reconcile
+/// syncs) and return it as stored.
+pub async fn create_repository(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    url: &str,
+) -> Repository {
+    let repo = Repository {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(namespace.into()),
+            finalizers: Some(vec![REPOSITORY_FINALIZER.into()]),
+            ..ObjectMeta::default()
+        },
+        spec: RepositorySpec {
+            type_: Some(porch_crds::config::v1alpha1::RepositoryType::Git),
+            git: Some(GitRepository {
+                repo: url.into(),
+                ..GitRepository::default()
+            }),
+            ..RepositorySpec::default()
+        },
+        status: None,
+    };
+    let api: Api<Repository> = Api::namespaced(client.clone(), namespace);
+    api.create(&PostParams::default(), &repo).await.unwrap()
+}
+
+/// A clock running `offset` seconds ahead of the real one (to make periodic syncs due).
+#[derive(Clone, Default)]
+pub struct ShiftedClock(Arc<AtomicI64>);
+
+impl ShiftedClock {
+    pub fn advance(&self, by: Duration) {
+        self.0
+            .fetch_add(i64::try_from(by.as_secs()).unwrap(), Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> Timestamp {
+        Timestamp::now() + SignedDuration::from_secs(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// A controller context with the git source caching under `cache_dir`.
+pub fn context(client: &kube::Client, cache_dir: &Path, clock: &ShiftedClock) -> Arc<Context> {
+    let clock = clock.clone();
+    Arc::new(Context::new(
+        client.clone(),
+        Arc::new(GitRepositorySource::new(cache_dir)),
+        SyncSettings::default(),
+        10,
+        Arc::new(Metrics::default()),
+        Arc::new(move || clock.now()),
+    ))
+}
+
+/// The store's resourceVersion as a list reports it: it moves with every write anywhere.
+pub async fn store_version(client: &kube::Client) -> String {
+    let api: Api<Repository> = Api::all(client.clone());
+    api.list_metadata(&ListParams::default().limit(1))
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap_or_default()
+}
+
+pub fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+pub fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
