@@ -6,6 +6,7 @@ pub mod aggregated;
 pub mod api;
 pub mod builtin;
 pub mod controllers;
+pub mod delegated;
 pub mod kubeconfig;
 pub mod registry;
 pub mod server;
