@@ -3,13 +3,15 @@
 //! (`cargo run -p porch-crds --bin crdgen -- crds`) and commit the result.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use porch_crds::crdgen::{GENERATED_HEADER, rendered_files};
 
-fn crate_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// Read at run time: a test binary reused from a build in another checkout must not look there.
+fn crate_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
 }
 
 #[test]

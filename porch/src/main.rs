@@ -1,5 +1,7 @@
 //! The `porch` binary: every server part of Porch in Rust behind one command.
 
+mod apiserver;
+mod remote_evaluator;
 mod standalone;
 
 use std::path::PathBuf;
@@ -24,6 +26,9 @@ struct Cli {
 enum Command {
     /// Run the control plane in one process on 127.0.0.1 with an embedded store.
     Standalone(standalone::StandaloneCmd),
+    /// Run the porch.kpt.dev aggregated API server in a cluster (TLS, delegated authentication
+    /// and authorization through the kube-apiserver; KUBECONFIG or the in-cluster service account).
+    Apiserver(Box<apiserver::ApiserverCmd>),
     /// Run the KRM function runner (gRPC `evaluator.FunctionEvaluator`).
     FnRunner(Box<porch_fn_runner::FnRunnerArgs>),
     /// Run the Repository and PackageRev controllers against a Kubernetes API (KUBECONFIG,
@@ -82,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging();
     match cli.command {
         Command::Standalone(args) => standalone::run(args, shutdown_signal()).await?,
+        Command::Apiserver(cmd) => apiserver::run(*cmd, shutdown_signal()).await?,
         Command::FnRunner(args) => porch_fn_runner::run(*args, shutdown_signal()).await?,
         Command::Operators(cmd) => {
             let client = kube::Client::try_default().await?;
@@ -91,4 +97,52 @@ async fn main() -> anyhow::Result<()> {
         Command::Version => println!("porch {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every container of the kustomize manifests in `config/` runs `porch` with flags this binary
+    /// accepts, so the manifests cannot drift from the code.
+    #[test]
+    fn config_manifests_use_flags_the_binary_accepts() {
+        let dir = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../config");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let stream = kpt::yaml::parse_stream(&text).unwrap();
+            for doc in &stream.docs {
+                let Some(root) = &doc.root else { continue };
+                let object = kpt::yaml::to_json(root);
+                if object["kind"] != "Deployment" {
+                    continue;
+                }
+                let containers = &object["spec"]["template"]["spec"]["containers"];
+                for container in containers.as_array().unwrap() {
+                    let args: Vec<&str> = container["args"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap())
+                        .collect();
+                    let argv = std::iter::once("porch").chain(args.iter().copied());
+                    if let Err(e) = Cli::try_parse_from(argv) {
+                        panic!("{}: porch {args:?} is rejected: {e}", path.display());
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        // apiserver, operators, fn-runner.
+        assert_eq!(checked, 3);
+    }
 }

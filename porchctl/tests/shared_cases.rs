@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use porchctl::cli::KubeFlags;
@@ -21,7 +20,13 @@ async fn shared_cases_pass_against_the_simulated_api() {
     // SHARED_DIR points at shared/conformance when it is not next to the repository.
     let dir = std::env::var_os("SHARED_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"))
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR")
+                    .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../shared/conformance")
+        })
         .join("cases");
     if !dir.is_dir() {
         eprintln!("skipping: {} not present", dir.display());
