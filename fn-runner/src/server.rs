@@ -119,8 +119,24 @@ pub async fn serve(
         .initial_connection_window_size(Some(window.saturating_mul(2)))
         .add_service(health_service)
         .add_service(svc)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming_nodelay(listener), shutdown)
         .await
+}
+
+/// Accepted connections with Nagle's algorithm off. tonic applies its `tcp_nodelay` only to
+/// listeners it binds itself; without it a 1 MB reply waits ~40 ms for the peer's delayed ACK.
+fn incoming_nodelay(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt as _;
+    TcpListenerStream::new(listener).map(|conn| {
+        if let Ok(stream) = &conn
+            && let Err(e) = stream.set_nodelay(true)
+        {
+            tracing::debug!(error = %e, "cannot disable Nagle on a connection");
+        }
+        conn
+    })
 }
 
 /// Why the runner could not start or stopped.
