@@ -157,7 +157,7 @@ fn lock_to(l: &GitLock) -> api::Locator {
     }
 }
 
-fn owner_from(o: &meta::OwnerReference) -> OwnerReference {
+pub(crate) fn owner_from(o: &meta::OwnerReference) -> OwnerReference {
     OwnerReference {
         api_version: o.api_version.clone(),
         kind: o.kind.clone(),
@@ -168,7 +168,7 @@ fn owner_from(o: &meta::OwnerReference) -> OwnerReference {
     }
 }
 
-fn owner_to(o: &OwnerReference) -> meta::OwnerReference {
+pub(crate) fn owner_to(o: &OwnerReference) -> meta::OwnerReference {
     meta::OwnerReference {
         api_version: o.api_version.clone(),
         kind: o.kind.clone(),

@@ -13,7 +13,7 @@ use porch_git::Credentials;
 use super::git::{CredentialSource, GitRepoSpec, RepositorySpecs};
 use crate::backend::{BackendError, MetadataStore};
 use crate::convert;
-use crate::model::{OwnerReference, PackageRevision, StoredMeta};
+use crate::model::{PackageRevision, StoredMeta};
 
 /// Maps an API error: 404 → NotFound, 409 → Stale, 401/403 → Forbidden.
 pub fn map_kube_error(err: kube::Error) -> BackendError {
@@ -148,28 +148,6 @@ impl PackageRevMetadata {
     }
 }
 
-fn owner_from_kube(o: &meta::OwnerReference) -> OwnerReference {
-    OwnerReference {
-        api_version: o.api_version.clone(),
-        kind: o.kind.clone(),
-        name: o.name.clone(),
-        uid: o.uid.clone(),
-        controller: o.controller,
-        block_owner_deletion: o.block_owner_deletion,
-    }
-}
-
-fn owner_to_kube(o: &OwnerReference) -> meta::OwnerReference {
-    meta::OwnerReference {
-        api_version: o.api_version.clone(),
-        kind: o.kind.clone(),
-        name: o.name.clone(),
-        uid: o.uid.clone(),
-        controller: o.controller,
-        block_owner_deletion: o.block_owner_deletion,
-    }
-}
-
 /// The user-visible metadata of a stored PackageRev (internal label/finalizer and the owner
 /// reference to the PackageRevision itself dropped).
 pub fn stored_meta(pr: &PackageRev) -> StoredMeta {
@@ -192,7 +170,7 @@ pub fn stored_meta(pr: &PackageRev) -> StoredMeta {
             .iter()
             .flatten()
             .filter(|o| !(o.kind == "PackageRevision" && o.name == name))
-            .map(owner_from_kube)
+            .map(crate::convert::owner_from)
             .collect(),
         deletion_timestamp: m.deletion_timestamp.as_ref().map(|t| t.0.to_string()),
         creation_timestamp: m.creation_timestamp.as_ref().map(|t| t.0.to_string()),
@@ -228,7 +206,7 @@ pub fn apply_meta(target: &mut meta::ObjectMeta, repository: &str, meta: &Stored
         .filter(|o| o.kind == "PackageRevision" && o.name == name)
         .cloned()
         .collect();
-    owners.extend(meta.owner_references.iter().map(owner_to_kube));
+    owners.extend(meta.owner_references.iter().map(crate::convert::owner_to));
     target.owner_references = Some(owners).filter(|o| !o.is_empty());
 }
 
@@ -335,6 +313,7 @@ impl MetadataStore for PackageRevMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::OwnerReference;
     use k8s_openapi::ByteString;
 
     fn secret(type_: &str, data: &[(&str, &str)]) -> Secret {
