@@ -14,6 +14,7 @@ use porch_crds::labels::{
     V1ALPHA2_MIGRATION_VALUE,
 };
 use porch_crds::porch::v1alpha1::PackageRevision;
+use porch_crds::revision::{LatestCandidate, latest_per_package};
 
 use super::served::ServedRevision;
 
@@ -444,11 +445,16 @@ impl CacheIndex {
     }
 }
 
-/// The latest revision of one package: the highest numbered Published/DeletionProposed one.
-/// The placeholder (-1) is never latest. Grouping is by full package path (upstream groups by
-/// the leaf name only, so `a/pkg` and `b/pkg` share one marker: a bug).
+/// The latest revision of one package (`revision::latest_per_package`, grouped by full path).
 fn latest_of<'a>(revs: impl Iterator<Item = &'a PackageRev>) -> Option<ObjectKey> {
-    revs.filter(|r| r.spec.lifecycle.is_published() && r.spec.revision > 0)
-        .max_by_key(|r| r.spec.revision)
-        .map(|r| key_of(&r.metadata))
+    let candidates = revs.map(|r| LatestCandidate {
+        package: (),
+        revision: r.spec.revision,
+        published: r.spec.lifecycle.is_published(),
+        id: key_of(&r.metadata),
+    });
+    latest_per_package(candidates)
+        .into_values()
+        .next()
+        .map(|(_, key)| key)
 }
