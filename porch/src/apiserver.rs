@@ -65,7 +65,8 @@ impl Default for FunctionRunnerArgs {
 }
 
 impl FunctionRunnerArgs {
-    /// The remote runner when one is named, else the in-process runtimes.
+    /// The built-in functions then the remote runner when one is named, else the in-process
+    /// runtimes.
     /// Must be called inside a tokio runtime (the gRPC channel connects lazily on it).
     pub fn evaluator(&self) -> Result<Arc<dyn Evaluator>, InvalidAddress> {
         match &self.function_runner {
@@ -78,7 +79,17 @@ impl FunctionRunnerArgs {
                     },
                 )?;
                 tracing::info!(runner = %address, "rendering through the function runner");
-                Ok(Arc::new(remote))
+                // As upstream's porch-server: the built-in functions run in-process, every
+                // other image goes to the runner.
+                let config = porch_fn_runner::InProcessConfig::default();
+                let builtin: Arc<dyn Evaluator> = Arc::new(porch_fn_runner::NativeEvaluator::new(
+                    config.default_image_prefix,
+                    config.starlark_timeout,
+                ));
+                Ok(Arc::new(porch_fn_runner::ChainEvaluator::new(vec![
+                    builtin,
+                    Arc::new(remote),
+                ])))
             }
             None => Ok(porch_fn_runner::in_process_evaluator(
                 porch_fn_runner::InProcessConfig::default(),
@@ -266,6 +277,47 @@ mod tests {
         let err = bad.evaluator().err().unwrap().to_string();
         assert!(err.contains("not a host:1"), "{err}");
         assert!(Flags::try_parse_from(["apiserver", "--function-runner-timeout=soon"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn builtin_functions_run_in_process_and_the_rest_goes_to_the_runner() {
+        use kpt::fn_eval::FunctionRef;
+        // A runner address where nothing listens.
+        let address = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string();
+        let args = FunctionRunnerArgs {
+            function_runner: Some(address.clone()),
+            ..FunctionRunnerArgs::default()
+        };
+        let evaluator = args.evaluator().unwrap();
+        let input = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n\
+            - {apiVersion: v1, kind: ConfigMap, metadata: {name: cm, namespace: old}}\n\
+            functionConfig: {apiVersion: v1, kind: ConfigMap, metadata: {name: f}, data: {namespace: new-ns}}\n";
+
+        let out = evaluator
+            .evaluate(
+                &FunctionRef::Image("set-namespace:v0.4".into()),
+                input.as_bytes(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.exit_code, 0);
+        let list = porch_fn_runner::yaml::parse(&out.resource_list).unwrap();
+        assert_eq!(list["items"][0]["metadata"]["namespace"], "new-ns");
+
+        let err = evaluator
+            .evaluate(
+                &FunctionRef::Image("ghcr.io/someone/unknown-fn:v1".into()),
+                input.as_bytes(),
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unavailable"), "{err}");
+        assert!(err.contains(&address), "{err}");
     }
 
     fn kubectl(kubeconfig: &Path, cache: &Path, args: &[&str]) -> std::process::Output {
