@@ -4,7 +4,7 @@
 
 use crate::api::App;
 use crate::api::objects::{CRD_CLEANUP_FINALIZER, Ctx, DeleteOptions, delete_object};
-use crate::registry::ResourceInfo;
+use crate::registry::{Registry, ResourceInfo};
 use crate::store::{Action, GroupResource, Precondition, StoredObject, WriteOp};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -17,15 +17,26 @@ fn uid(o: &Value) -> &str {
         .unwrap_or_default()
 }
 
-fn owner_uids(o: &Value) -> Vec<String> {
+/// The owner references the garbage collector can judge: those whose kind this store holds.
+/// An owner served elsewhere (an aggregated group, such as the porch.kpt.dev PackageRevision
+/// that owns every synced PackageRev) is not in the store, so its absence here proves nothing:
+/// such references are never taken for gone.
+fn judged_owner_uids(registry: &Registry, o: &Value) -> Vec<String> {
+    owner_refs(o)
+        .filter(|r| {
+            let api_version = r.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            let kind = r.get("kind").and_then(Value::as_str).unwrap_or("");
+            registry.by_kind(api_version, kind).is_some()
+        })
+        .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
+        .collect()
+}
+
+fn owner_refs(o: &Value) -> impl Iterator<Item = &Value> {
     o.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
 }
 
 fn has_finalizer(o: &Value, f: &str) -> bool {
@@ -182,17 +193,19 @@ async fn sweep(app: &App) {
         .collect();
     let mut dependents: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
-        for o in owner_uids(&it.obj.value) {
+        for o in judged_owner_uids(&app.registry, &it.obj.value) {
             dependents.entry(o).or_default().push(i);
         }
     }
     for it in &items {
         let v = &it.obj.value;
         // Garbage collection: every owner gone -> delete; some gone -> drop the dangling references.
-        let owners = owner_uids(v);
+        let owners = judged_owner_uids(&app.registry, v);
         if !owners.is_empty() {
             let alive: Vec<&String> = owners.iter().filter(|o| uids.contains(*o)).collect();
-            if alive.is_empty() {
+            // Owners that cannot be judged count as alive.
+            let unjudged = owner_refs(v).count() > owners.len();
+            if alive.is_empty() && !unjudged {
                 if !deleting(v) {
                     delete_item(app, it).await;
                 }
@@ -207,7 +220,7 @@ async fn sweep(app: &App) {
                     refs.retain(|r| {
                         r.get("uid")
                             .and_then(Value::as_str)
-                            .is_some_and(|u| uids.contains(u))
+                            .is_none_or(|u| uids.contains(u) || !owners.iter().any(|o| o == u))
                     });
                 }
                 put_back(app, it, nv).await;

@@ -567,3 +567,44 @@ fn restart_and_kill9_lose_no_acknowledged_write() {
         "widget.example.com/w"
     );
 }
+
+/// The garbage collector judges only owners whose kind the store holds. A PackageRev is owned by
+/// its porch.kpt.dev PackageRevision, which an aggregated group serves: it must never be taken
+/// for gone (that deleted every synced PackageRev, and then its git tag on the next patch).
+#[test]
+fn owners_served_elsewhere_are_never_taken_for_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::spawn(dir.path());
+    let elsewhere = "{apiVersion: porch.kpt.dev/v1alpha1, kind: PackageRevision, name: repo.pkg.v1, uid: 7d1e0c8a-0000-4000-8000-000000000001}";
+    s.ok_stdin(
+        &["create", "-f", "-"],
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  ownerReferences: [{elsewhere}]\n"
+        ),
+    );
+    s.ok_stdin(
+        &["create", "-f", "-"],
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owner\n",
+    );
+    let uid = s.ok(&["get", "cm", "owner", "-o", "jsonpath={.metadata.uid}"]);
+    s.ok_stdin(
+        &["create", "-f", "-"],
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mixed\n  ownerReferences:\n  - {elsewhere}\n  - {{apiVersion: v1, kind: ConfigMap, name: owner, uid: \"{uid}\"}}\n"
+        ),
+    );
+    s.ok(&["delete", "cm", "owner"]);
+    // The dangling reference to the deleted ConfigMap is dropped (so the sweep has run), the
+    // other owner is kept and so is the object.
+    s.eventually("the dangling owner reference dropped", || {
+        let o = s.kubectl(&["get", "cm", "mixed", "-o", "json"]);
+        o.status.success()
+            && json(&String::from_utf8_lossy(&o.stdout))["metadata"]["ownerReferences"]
+                .as_array()
+                .is_some_and(|refs| refs.len() == 1 && refs[0]["kind"] == "PackageRevision")
+    });
+    for name in ["kept", "mixed"] {
+        let o = json(&s.ok(&["get", "cm", name, "-o", "json"]));
+        assert!(o["metadata"]["deletionTimestamp"].is_null(), "{o}");
+    }
+}

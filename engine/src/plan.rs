@@ -48,7 +48,12 @@ pub fn plan_update(
     next_revision: i64,
 ) -> Vec<Effect> {
     let meta = merged_meta(old, new);
-    if old.metadata.deletion_timestamp.is_some() && new.metadata.finalizers.is_empty() {
+    // Only the removal of the last user finalizer completes a deletion. An object that is
+    // terminating without any (held by internal finalizers alone) is not deleted by an update.
+    if old.metadata.deletion_timestamp.is_some()
+        && !old.metadata.finalizers.is_empty()
+        && new.metadata.finalizers.is_empty()
+    {
         return vec![Effect::StoreMetadata(meta), Effect::Delete];
     }
     let (Some(from), Some(to)) = (old.lifecycle(), new.lifecycle()) else {
@@ -183,5 +188,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Terminating with no user finalizer at all (internal ones are hidden): a label
+        // patch is a metadata update, never a deletion of the revision.
+        let mut held = pr("Published");
+        held.metadata.deletion_timestamp = Some("2026-01-01T00:00:00Z".into());
+        let mut patched = held.clone();
+        patched.metadata.labels.insert("team".into(), "blue".into());
+        assert_eq!(kinds(&plan_update(&held, &patched, 1)), ["meta"]);
     }
 }
