@@ -408,6 +408,7 @@ async fn lifecycle_vs_git(env: &mut Env, iterations: usize, fresh_for: Duration)
     let scope = env.scope(repo);
     engine.list(&scope, &FieldFilter::default()).await.unwrap();
     let fetches_before = engine.backend().network_fetches();
+    let pushes_before = engine.backend().network_pushes();
     let plain = baseline_clone(env, repo);
     let url = env.authed_url(repo);
     let (mut create, mut propose, mut approve, mut delete) = (
@@ -477,10 +478,12 @@ async fn lifecycle_vs_git(env: &mut Env, iterations: usize, fresh_for: Duration)
         ));
     }
     let fetches = engine.backend().network_fetches() - fetches_before;
+    let pushes = engine.backend().network_pushes() - pushes_before;
     println!(
-        "lifecycle on loopback, fetch window {} ms, median of {iterations} (engine op vs one plain git push of the same shape; {:.1} fetches per create+propose+approve+delete incl. untimed reads):",
+        "lifecycle on loopback, fetch window {} ms, median of {iterations} (engine op vs one plain git push of the same shape; per create+propose+approve+propose-deletion+delete incl. untimed reads: {:.1} fetches, {:.1} pushes):",
         fresh_for.as_millis(),
-        fetches as f64 / iterations as f64
+        fetches as f64 / iterations as f64,
+        pushes as f64 / iterations as f64
     );
     create.print("create");
     propose.print("propose");

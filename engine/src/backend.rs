@@ -61,6 +61,17 @@ pub trait RepositoryBackend: Send + Sync {
         repo: &RepositoryInfo,
     ) -> impl Future<Output = Result<Vec<RevisionRecord>, BackendError>> + Send;
 
+    /// Like [`list_revisions`](Self::list_revisions) from what the backend already holds,
+    /// without asking the remote: it may miss other writers' latest changes. The engine uses it
+    /// only for writes leased on the commit the caller read (a stale view then fails the
+    /// write, never applies it). The default lists.
+    fn cached_revisions(
+        &self,
+        repo: &RepositoryInfo,
+    ) -> impl Future<Output = Result<Vec<RevisionRecord>, BackendError>> + Send {
+        self.list_revisions(repo)
+    }
+
     /// The package files of `rev` at `rev.commit` (the engine caches them by commit).
     fn read_files(
         &self,
@@ -92,6 +103,23 @@ pub trait RepositoryBackend: Send + Sync {
         repo: &RepositoryInfo,
         rev: &RevisionRecord,
     ) -> impl Future<Output = Result<RevisionRecord, BackendError>> + Send;
+
+    /// Draft → Proposed after one more commit on the draft (the render of the update that
+    /// proposes), as ONE change of the storage where it can: for git, one atomic push that
+    /// holds the commit, creates `proposed/...` and deletes `drafts/...` (leased on
+    /// `rev.commit`). The default runs [`update_draft`](Self::update_draft), then
+    /// [`propose`](Self::propose).
+    fn commit_and_propose(
+        &self,
+        repo: &RepositoryInfo,
+        rev: &RevisionRecord,
+        commit: DraftCommit,
+    ) -> impl Future<Output = Result<RevisionRecord, BackendError>> + Send {
+        async move {
+            let committed = self.update_draft(repo, rev, commit).await?;
+            self.propose(repo, &committed).await
+        }
+    }
 
     /// Proposed → Draft: the reverse move.
     fn reject(

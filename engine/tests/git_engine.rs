@@ -690,6 +690,7 @@ fn window(fresh_for: Duration) -> BackendOptions {
     BackendOptions {
         fetch: FetchPolicy { fresh_for },
         spec_ttl: Duration::from_secs(60),
+        ..BackendOptions::default()
     }
 }
 
@@ -1017,6 +1018,7 @@ async fn repository_specs_and_secrets_are_reused_within_their_ttl() {
         .with_options(BackendOptions {
             fetch: FetchPolicy::default(),
             spec_ttl: ttl,
+            ..BackendOptions::default()
         })
     };
     let reads = |b: &GitBackend<CountingSpecs, StaticCredentials>| {
@@ -1030,5 +1032,192 @@ async fn repository_specs_and_secrets_are_reused_within_their_ttl() {
     }
     assert_eq!(reads(&cached), 1);
     assert_eq!(reads(&uncached), 4);
+    env.server.stop().await;
+}
+
+/// Draft → Proposed renders, commits and moves the refs in ONE git push (upstream closes a draft
+/// with one push too), and fetches nothing first, even with no window: the push is leased on
+/// the commit the request names.
+#[tokio::test]
+async fn proposing_a_draft_is_one_push() {
+    let env = Env::start(&[("repo", false)]).await;
+    for (cache, pkg, fresh_for, fetches_per_propose) in [
+        ("cache-window", "pkg", Duration::from_secs(60), 0),
+        ("cache-eager", "eager", Duration::ZERO, 0),
+    ] {
+        let engine = env.engine_with(cache, window(fresh_for));
+        let ws = "ws";
+        let name = format!("repo.{pkg}.{ws}");
+        let created = engine
+            .create(
+                &env.scope,
+                &user(),
+                &new_pr("repo", pkg, ws, vec![init_task("p")]),
+            )
+            .await
+            .unwrap();
+        let draft = created.metadata.resource_version.clone();
+        let mut pr = engine.get(&env.scope, &name).await.unwrap();
+        pr.spec.lifecycle = "Proposed".into();
+        let (pushes, fetches) = (
+            engine.backend().network_pushes(),
+            engine.backend().network_fetches(),
+        );
+        let proposed = engine
+            .update(&env.scope, &user(), &name, &pr, UpdateKind::Main)
+            .await
+            .unwrap()
+            .object;
+        assert_eq!(engine.backend().network_pushes(), pushes + 1, "{cache}");
+        assert_eq!(
+            engine.backend().network_fetches(),
+            fetches + fetches_per_propose,
+            "{cache}"
+        );
+
+        // The wire result is unchanged: a render commit on the draft, proposed at it, the
+        // draft branch gone.
+        assert_eq!(proposed.spec.lifecycle, "Proposed");
+        let head = env
+            .rev_parse("repo", &format!("refs/heads/proposed/{pkg}/{ws}"))
+            .unwrap();
+        assert_eq!(proposed.metadata.resource_version, head);
+        assert!(
+            env.rev_parse("repo", &format!("refs/heads/drafts/{pkg}/{ws}"))
+                .is_none()
+        );
+        assert_eq!(
+            env.rev_parse("repo", &format!("{head}^")).unwrap(),
+            draft,
+            "the render commit sits on the draft"
+        );
+        let (_, msg) = env.git("repo", &["log", "-1", "--format=%B", &head]);
+        assert!(msg.starts_with("Rendering package"), "{msg}");
+        assert!(msg.contains("\"render\""), "{msg}");
+        let (_, author) = env.git("repo", &["log", "-1", "--format=%an <%ae>", &head]);
+        assert_eq!(author.trim(), "alice <alice>");
+        // Read back through the engine (its cache recorded the push).
+        let got = engine.get(&env.scope, &name).await.unwrap();
+        assert_eq!(got.spec.lifecycle, "Proposed");
+        assert_eq!(got.metadata.resource_version, head);
+    }
+    env.server.stop().await;
+}
+
+/// A leased update starts from the cached listing (no fetch, even with no window) when the
+/// request names the cached commit: a newer commit elsewhere makes the push fail (409, nothing
+/// applied); a request naming a commit the cache has not seen yet reads fresh and succeeds; an
+/// update git would not refuse (metadata only) always reads fresh.
+#[tokio::test]
+async fn leased_updates_start_from_the_cache_and_stale_views_are_refused() {
+    let env = Env::start(&[("repo", false)]).await;
+    let a = env.engine_with("cache-a", window(Duration::ZERO));
+    let b = env.engine_with("cache-b", window(Duration::ZERO));
+    let mut heads = Vec::new();
+    for pkg in ["newer", "older"] {
+        let name = format!("repo.{pkg}.ws");
+        let created = a
+            .create(
+                &env.scope,
+                &user(),
+                &new_pr("repo", pkg, "ws", vec![init_task("p")]),
+            )
+            .await
+            .unwrap();
+        // B caches the first commit; A then commits on the draft.
+        let seen = b.get(&env.scope, &name).await.unwrap();
+        assert_eq!(
+            seen.metadata.resource_version,
+            created.metadata.resource_version
+        );
+        let mut files = a
+            .get_resources(&env.scope, &name)
+            .await
+            .unwrap()
+            .1
+            .as_ref()
+            .clone();
+        files.insert("a.yaml".into(), CONFIGMAP.into());
+        let by_a = a
+            .update_resources(
+                &env.scope,
+                &user(),
+                &name,
+                &ResourcesUpdate {
+                    resource_version: created.metadata.resource_version.clone(),
+                    resources: files,
+                },
+            )
+            .await
+            .unwrap();
+        heads.push((seen, by_a.package_revision.metadata.resource_version));
+    }
+
+    // A request naming A's commit, which B's cache has not seen: B reads fresh and proposes it.
+    let (seen, head) = heads[0].clone();
+    let mut request = seen.clone();
+    request.metadata.resource_version = head.clone();
+    request.spec.lifecycle = "Proposed".into();
+    let proposed = b
+        .update(
+            &env.scope,
+            &user(),
+            "repo.newer.ws",
+            &request,
+            UpdateKind::Main,
+        )
+        .await
+        .unwrap()
+        .object;
+    let tip = env
+        .rev_parse("repo", "refs/heads/proposed/newer/ws")
+        .unwrap();
+    assert_eq!(proposed.metadata.resource_version, tip);
+    assert_eq!(env.rev_parse("repo", &format!("{tip}^")).unwrap(), head);
+
+    // A request naming the commit B cached, which A has replaced: refused by the push lease.
+    let (seen, head) = heads[1].clone();
+    let (fetches, pushes) = (b.backend().network_fetches(), b.backend().network_pushes());
+    let mut request = seen;
+    request.spec.lifecycle = "Proposed".into();
+    let err = b
+        .update(
+            &env.scope,
+            &user(),
+            "repo.older.ws",
+            &request,
+            UpdateKind::Main,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Conflict { .. }), "{err:?}");
+    assert_eq!(
+        env.rev_parse("repo", "refs/heads/drafts/older/ws").unwrap(),
+        head
+    );
+    assert!(
+        env.rev_parse("repo", "refs/heads/proposed/older/ws")
+            .is_none()
+    );
+    // The push was tried (nothing fetched before it) and refused; the refusal refetched.
+    assert_eq!(b.backend().network_pushes(), pushes + 1);
+    assert_eq!(b.backend().network_fetches(), fetches + 1);
+
+    // A metadata-only update (nothing in git to lease) reads fresh.
+    let mut current = b.get(&env.scope, "repo.newer.ws").await.unwrap();
+    current.metadata.labels.insert("team".into(), "a".into());
+    let fetches = b.backend().network_fetches();
+    let pushes = b.backend().network_pushes();
+    b.update(
+        &env.scope,
+        &user(),
+        "repo.newer.ws",
+        &current,
+        UpdateKind::Main,
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.backend().network_fetches(), fetches + 1);
+    assert_eq!(b.backend().network_pushes(), pushes);
     env.server.stop().await;
 }

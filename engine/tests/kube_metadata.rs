@@ -4,7 +4,9 @@
 
 use http::{Request, Response};
 use kube::client::Body;
-use porch_engine::adapters::{GitBackend, KubeRepositories, KubeSecrets, PackageRevMetadata};
+use porch_engine::adapters::{
+    BackendOptions, GitBackend, KubeRepositories, KubeSecrets, PackageRevMetadata,
+};
 use porch_engine::backend::{BackendError, MetadataStore, RepositoryBackend};
 use porch_engine::model::{GitPackage, RepositoryInfo, StoredMeta};
 
@@ -251,6 +253,57 @@ async fn repositories_and_secrets_are_read_in_their_own_namespace_only() {
         err,
         BackendError::NotFound(
             "cannot resolve credentials in a secret team-a/b-only: secrets \"b-only\" not found"
+                .into()
+        )
+    );
+    server.await.unwrap();
+}
+
+/// With `use_user_ca_bundle`, the CA bundle Secret is `<namespace>-ca-bundle` read in the
+/// Repository's own namespace; a missing one fails the Repository with an error naming it.
+#[tokio::test]
+async fn the_ca_bundle_secret_is_read_in_the_repository_namespace() {
+    let (mock, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(mock, "default");
+    let backend = GitBackend::new(
+        KubeRepositories::new(client.clone()),
+        KubeSecrets::new(client),
+        std::env::temp_dir().join("porch-engine-kube-ca-unused"),
+    )
+    .with_options(BackendOptions {
+        use_user_ca_bundle: true,
+        ..BackendOptions::default()
+    });
+    let server = tokio::spawn(async move {
+        let (req, send) = handle.next_request().await.unwrap();
+        assert_eq!(
+            req.uri().path(),
+            "/apis/config.porch.kpt.dev/v1alpha1/namespaces/team-a/repositories/shared"
+        );
+        let repo = serde_json::json!({
+            "apiVersion": "config.porch.kpt.dev/v1alpha1", "kind": "Repository",
+            "metadata": {"name": "shared", "namespace": "team-a"},
+            "spec": {"type": "git", "git": {"repo": "https://127.0.0.1:9/none.git", "branch": "main"}}
+        });
+        send.send_response(json_response(200, &serde_json::to_vec(&repo).unwrap()));
+
+        let (req, send) = handle.next_request().await.unwrap();
+        assert_eq!(
+            req.uri().path(),
+            "/api/v1/namespaces/team-a/secrets/team-a-ca-bundle"
+        );
+        send.send_response(kube_not_found("secrets", "team-a-ca-bundle"));
+    });
+    let info = RepositoryInfo {
+        namespace: "team-a".into(),
+        name: "shared".into(),
+        ..RepositoryInfo::default()
+    };
+    let err = backend.list_revisions(&info).await.unwrap_err();
+    assert_eq!(
+        err,
+        BackendError::NotFound(
+            "cannot resolve the CA bundle in secret team-a/team-a-ca-bundle (key ca.crt, read because --use-user-cabundle is set): secrets \"team-a-ca-bundle\" not found"
                 .into()
         )
     );

@@ -8,6 +8,7 @@
 mod advertisement;
 pub mod annotation;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod listing;
 mod objects;
@@ -22,5 +23,5 @@ pub use config::{Author, CaBundle, ConnectionOptions, Credentials, RepoConfig, R
 pub use error::{GitError, Result};
 pub use listing::latest_revisions;
 pub use remote::{GitRemote, HttpRemote, RefUpdate};
-pub use repo::{GitRepository, NewDraft};
+pub use repo::{DraftChange, GitRepository, NewDraft};
 pub use types::{Lifecycle, PackageRevision, PackageRevisionKey, RefreshOutcome, RevisionDetails};

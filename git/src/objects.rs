@@ -401,3 +401,32 @@ pub(crate) fn latest_package_commit(
     })?;
     Ok(found)
 }
+
+/// The text of the regular file `Kptfile` of the package at `full_path` in `tree`
+/// (what [`read_files`] returns under `Kptfile`), without reading the other files.
+pub(crate) fn kptfile_text(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    full_path: &str,
+) -> ObjResult<Option<String>> {
+    let Some(dir) = subtree(repo, tree, full_path)? else {
+        return Ok(None);
+    };
+    let t = repo
+        .find_tree(dir)
+        .map_err(|e| msg(&format!("cannot read tree {dir}"), &e))?;
+    let decoded = t
+        .decode()
+        .map_err(|e| msg(&format!("cannot decode tree {dir}"), &e))?;
+    let Some(entry) = decoded
+        .entries
+        .iter()
+        .find(|e| e.filename == "Kptfile" && e.mode.is_blob())
+    else {
+        return Ok(None);
+    };
+    let blob = repo
+        .find_blob(entry.oid.to_owned())
+        .map_err(|e| msg("cannot read Kptfile", &e))?;
+    Ok(Some(String::from_utf8_lossy(&blob.data).into_owned()))
+}

@@ -19,6 +19,11 @@ use crate::types::{
     Lifecycle, PackageRevision, PackageRevisionKey, RefreshOutcome, RevisionDetails,
 };
 
+mod commit_and_move;
+mod record_push;
+
+pub use commit_and_move::DraftChange;
+
 /// How many times an approval or placeholder deletion is built when the
 /// Repository branch moved under us, unless [`ConnectionOptions::retry`] says
 /// otherwise (upstream `--repo-operation-retry-attempts`).
@@ -46,9 +51,13 @@ pub struct GitRepository {
     remote: Arc<dyn GitRemote>,
     lock: tokio::sync::Mutex<()>,
     branch_retries: u32,
-    /// `(version, branch head)` of the cache's refs, valid until a fetch changes
-    /// them (only this repository's fetches write the cache's refs).
+    /// `(version, branch head)` of the cache's refs, valid until a fetch or a
+    /// recorded push changes them (only this repository writes the cache's refs).
     known_version: std::sync::Mutex<KnownVersion>,
+    /// What listing derived per ref target (immutable, so never stale).
+    list_memo: Arc<listing::ListMemo>,
+    /// Commits decoded by [`discover_details`](Self::discover_details), kept for later syncs.
+    pub(crate) commits: crate::discovery::CommitMemo,
 }
 
 impl std::fmt::Debug for GitRepository {
@@ -112,6 +121,8 @@ impl GitRepository {
             lock: tokio::sync::Mutex::new(()),
             branch_retries: BRANCH_RETRIES,
             known_version: std::sync::Mutex::new(KnownVersion::default()),
+            list_memo: Arc::new(listing::ListMemo::default()),
+            commits: Default::default(),
         };
         {
             let cache = this.cache.clone();
@@ -163,9 +174,10 @@ impl GitRepository {
         let _guard = self.lock.lock().await;
         let fetched = self.fetch().await?;
         let (version, branch_head) = self.version_and_head().await?;
+        let recorded = self.take_unreported_push();
         Ok(RefreshOutcome {
             version,
-            changed: fetched.changed,
+            changed: fetched.changed || recorded,
             branch_head,
         })
     }
@@ -180,6 +192,7 @@ impl GitRepository {
     pub async fn list(&self) -> Result<Vec<PackageRevision>> {
         let branch = self.config.branch.clone();
         let directory = self.directory.clone();
+        let memo = self.list_memo.clone();
         self.with_repo(move |repo, url| {
             let remote_refs = remote_ref_map(repo, url)?;
             listing::list(
@@ -189,10 +202,17 @@ impl GitRepository {
                     directory: &directory,
                 },
                 &remote_refs,
+                &memo,
             )
             .map_err(|m| GitError::other(url, m))
         })
         .await
+    }
+
+    /// Hits and misses of the listing memo (what [`list`](Self::list) derived
+    /// per ref target): after a ref change only new targets are misses.
+    pub fn list_memo_stats(&self) -> listing::MemoStats {
+        self.list_memo.stats()
     }
 
     /// The packages (paths relative to the directory) at the branch head.
@@ -297,7 +317,7 @@ impl GitRepository {
             })
             .await?;
         let git_ref = refs::draft_ref(&full_path, &draft.workspace);
-        self.push_and_refetch(vec![RefUpdate {
+        self.push_and_record(vec![RefUpdate {
             name: git_ref.clone(),
             expected: None,
             new: Some(commit),
@@ -328,6 +348,28 @@ impl GitRepository {
         user: Option<&Author>,
     ) -> Result<PackageRevision> {
         let _guard = self.lock.lock().await;
+        let parent = self.parse_id(&rev.commit)?;
+        let commit = self.build_draft_commit(rev, files, task, user).await?;
+        self.push_and_record(vec![RefUpdate {
+            name: rev.git_ref.clone(),
+            expected: Some(parent),
+            new: Some(commit),
+        }])
+        .await?;
+        let mut out = rev.clone();
+        out.commit = commit.to_string();
+        Ok(out)
+    }
+
+    /// Writes (without pushing) one commit on top of `rev.commit` replacing the
+    /// package's files, annotated with `task` (message per task).
+    async fn build_draft_commit(
+        &self,
+        rev: &PackageRevision,
+        files: BTreeMap<String, String>,
+        task: Option<serde_json::Value>,
+        user: Option<&Author>,
+    ) -> Result<ObjectId> {
         let url = self.url().to_string();
         if !matches!(rev.lifecycle, Lifecycle::Draft | Lifecycle::Proposed) {
             return Err(GitError::invalid(
@@ -348,83 +390,33 @@ impl GitRepository {
             task,
         };
         let fp = rev.full_path.clone();
-        let commit = self
-            .with_repo(move |repo, url| {
-                let wrap = |m: String| GitError::other(url, m);
-                let base_tree = objects::commit_tree(repo, parent).map_err(wrap)?;
-                let pkg_tree = objects::write_files_tree(repo, &files)
-                    .map_err(|m| GitError::invalid(url, m))?;
-                let tree =
-                    objects::replace_subtree(repo, base_tree, &fp, Some(pkg_tree)).map_err(wrap)?;
-                objects::write_commit(
-                    repo,
-                    &author,
-                    &annotation::mutation_message(&annotation),
-                    tree,
-                    &[parent],
-                )
-                .map_err(wrap)
-            })
-            .await?;
-        self.push_and_refetch(vec![RefUpdate {
-            name: rev.git_ref.clone(),
-            expected: Some(parent),
-            new: Some(commit),
-        }])
-        .await?;
-        let mut out = rev.clone();
-        out.commit = commit.to_string();
-        Ok(out)
+        self.with_repo(move |repo, url| {
+            let wrap = |m: String| GitError::other(url, m);
+            let base_tree = objects::commit_tree(repo, parent).map_err(wrap)?;
+            let pkg_tree =
+                objects::write_files_tree(repo, &files).map_err(|m| GitError::invalid(url, m))?;
+            let tree =
+                objects::replace_subtree(repo, base_tree, &fp, Some(pkg_tree)).map_err(wrap)?;
+            objects::write_commit(
+                repo,
+                &author,
+                &annotation::mutation_message(&annotation),
+                tree,
+                &[parent],
+            )
+            .map_err(wrap)
+        })
+        .await
     }
 
     /// Draft → Proposed: push `proposed/...`, delete `drafts/...`, atomically.
     pub async fn propose(&self, rev: &PackageRevision) -> Result<PackageRevision> {
-        self.move_branch(rev, Lifecycle::Draft, Lifecycle::Proposed)
-            .await
+        self.commit_and_move(rev, None, Lifecycle::Proposed).await
     }
 
     /// Proposed → Draft.
     pub async fn reject(&self, rev: &PackageRevision) -> Result<PackageRevision> {
-        self.move_branch(rev, Lifecycle::Proposed, Lifecycle::Draft)
-            .await
-    }
-
-    async fn move_branch(
-        &self,
-        rev: &PackageRevision,
-        from: Lifecycle,
-        to: Lifecycle,
-    ) -> Result<PackageRevision> {
-        let _guard = self.lock.lock().await;
-        let url = self.url().to_string();
-        if rev.lifecycle != from {
-            return Err(GitError::invalid(
-                &url,
-                format!("cannot move a {} package revision to {to}", rev.lifecycle),
-            ));
-        }
-        let commit = self.parse_id(&rev.commit)?;
-        let new_ref = match to {
-            Lifecycle::Proposed => refs::proposed_ref(&rev.full_path, &rev.key.workspace),
-            _ => refs::draft_ref(&rev.full_path, &rev.key.workspace),
-        };
-        self.push_and_refetch(vec![
-            RefUpdate {
-                name: new_ref.clone(),
-                expected: None,
-                new: Some(commit),
-            },
-            RefUpdate {
-                name: rev.git_ref.clone(),
-                expected: Some(commit),
-                new: None,
-            },
-        ])
-        .await?;
-        let mut out = rev.clone();
-        out.lifecycle = to;
-        out.git_ref = new_ref;
-        Ok(out)
+        self.commit_and_move(rev, None, Lifecycle::Draft).await
     }
 
     /// Publishes a draft or proposed revision: fetch, build the approval commit
@@ -460,9 +452,9 @@ impl GitRepository {
                 .await?
             };
             let (commit, revision, updates) = plan;
-            match self.remote.push(&self.cache, updates).await {
+            match self.remote.push(&self.cache, updates.clone()).await {
                 Ok(()) => {
-                    self.refetch_quietly().await;
+                    self.record_push(&updates).await;
                     let tag = refs::tag_ref(&rev.full_path, revision);
                     return Ok(PackageRevision {
                         key: PackageRevisionKey {
@@ -507,7 +499,7 @@ impl GitRepository {
         let commit = self.parse_id(&rev.commit)?;
         let name =
             refs::deletion_proposed_ref(&rev.full_path, rev.key.revision, &self.config.branch);
-        self.push_and_refetch(vec![RefUpdate {
+        self.push_and_record(vec![RefUpdate {
             name,
             expected: None,
             new: Some(commit),
@@ -540,7 +532,7 @@ impl GitRepository {
                 format!("{name} not found in repository"),
             ));
         };
-        self.push_and_refetch(vec![RefUpdate {
+        self.push_and_record(vec![RefUpdate {
             name,
             expected: Some(current),
             new: None,
@@ -560,7 +552,7 @@ impl GitRepository {
         match rev.lifecycle {
             Lifecycle::Draft | Lifecycle::Proposed => {
                 let commit = self.parse_id(&rev.commit)?;
-                self.push_and_refetch(vec![RefUpdate {
+                self.push_and_record(vec![RefUpdate {
                     name: rev.git_ref.clone(),
                     expected: Some(commit),
                     new: None,
@@ -598,7 +590,7 @@ impl GitRepository {
                         new: None,
                     });
                 }
-                self.push_and_refetch(updates).await
+                self.push_and_record(updates).await
             }
             Lifecycle::Published | Lifecycle::DeletionProposed => {
                 let author = self.config.commit_author(user);
@@ -614,9 +606,9 @@ impl GitRepository {
                             plan_placeholder_delete(repo, url, &branch, &rev, &author)
                         })
                         .await?;
-                    match self.remote.push(&self.cache, updates).await {
+                    match self.remote.push(&self.cache, updates.clone()).await {
                         Ok(()) => {
-                            self.refetch_quietly().await;
+                            self.record_push(&updates).await;
                             return Ok(());
                         }
                         Err(GitError::Conflict { .. }) if attempt < self.branch_retries => continue,
@@ -663,10 +655,14 @@ impl GitRepository {
         Ok(())
     }
 
-    async fn push_and_refetch(&self, updates: Vec<RefUpdate>) -> Result<()> {
-        let result = self.remote.push(&self.cache, updates).await;
-        // Whatever happened, re-read the remote so the cache matches it.
-        self.refetch_quietly().await;
+    /// Pushes; a pushed update is written into the cache (the remote now holds
+    /// exactly those values), a failure re-reads the remote instead.
+    async fn push_and_record(&self, updates: Vec<RefUpdate>) -> Result<()> {
+        let result = self.remote.push(&self.cache, updates.clone()).await;
+        match result {
+            Ok(()) => self.record_push(&updates).await,
+            Err(_) => self.refetch_quietly().await,
+        }
         result
     }
 
@@ -779,6 +775,8 @@ impl GitRepository {
 struct KnownVersion {
     generation: u64,
     value: Option<(String, Option<String>)>,
+    /// A recorded push changed the cache's refs since the last refresh reported.
+    unreported: bool,
 }
 
 /// Cache refs keyed by their remote names.

@@ -1,11 +1,11 @@
 //! Fetch coalescing for one repository cache. Every engine read starts with a refresh (a fetch),
-//! and every porch-git write fetches again after its push: most of those fetches would bring
-//! nothing new. [`SharedFetchRemote`] wraps the real remote so that
+//! and porch-git fetches before an approval and after a refused push: most of those fetches
+//! would bring nothing new. [`SharedFetchRemote`] wraps the real remote so that
 //! - concurrent fetches of the same cache share one request ([`FetchDecision::Join`]),
 //! - a fetch is skipped when one finished less than [`FetchPolicy::fresh_for`] ago
 //!   ([`FetchDecision::Skip`]), and
-//! - a successful push writes the pushed refs into the cache itself (the remote now holds exactly
-//!   those values), so the refetch after it is not needed to see our own writes.
+//! - a successful push is reported as a change by the next fetch, even a skipped one (porch-git
+//!   writes the pushed refs into the cache itself, so it needs no refetch to see its own writes).
 //!
 //! Correctness does not rest on freshness: every porch-git write carries leases (expected old
 //! values), so a write planned on a cache that missed another process's change is refused by
@@ -129,6 +129,7 @@ pub struct SharedFetchRemote {
     policy: FetchPolicy,
     slot: Mutex<Slot>,
     network_fetches: Arc<AtomicU64>,
+    network_pushes: Arc<AtomicU64>,
 }
 
 impl SharedFetchRemote {
@@ -146,7 +147,14 @@ impl SharedFetchRemote {
                 in_flight: None,
             }),
             network_fetches,
+            network_pushes: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Every push (each one a network round trip) adds one to `network_pushes`.
+    pub fn counting_pushes(mut self, network_pushes: Arc<AtomicU64>) -> Self {
+        self.network_pushes = network_pushes;
+        self
     }
 
     /// The next fetch goes to the network whatever the window says.
@@ -206,20 +214,9 @@ impl SharedFetchRemote {
     }
 
     async fn push_and_record(&self, cache: &Path, updates: Vec<RefUpdate>) -> Result<(), GitError> {
-        let applied = updates.clone();
+        self.network_pushes.fetch_add(1, Ordering::Relaxed);
         let result = self.inner.push(cache, updates).await;
-        let mut ok = result.is_ok();
-        if ok {
-            let cache = cache.to_path_buf();
-            let url = self.inner.url().to_owned();
-            let written =
-                tokio::task::spawn_blocking(move || apply_to_cache(&cache, &url, &applied)).await;
-            if !matches!(written, Ok(Ok(()))) {
-                tracing::warn!(url = %self.inner.url(), "could not record a push in the cache; fetching next time");
-                ok = false;
-            }
-        }
-        lock(&self.slot).state.pushed(ok);
+        lock(&self.slot).state.pushed(result.is_ok());
         result
     }
 }
@@ -240,48 +237,6 @@ impl GitRemote for SharedFetchRemote {
     ) -> BoxFuture<'a, porch_git::Result<()>> {
         self.push_and_record(cache, updates).boxed()
     }
-}
-
-/// Writes the values an atomic push just stored on the remote into the cache's refs
-/// (`refs/heads/x` is cached as `refs/remotes/origin/x`, tags as themselves).
-fn apply_to_cache(cache: &Path, url: &str, updates: &[RefUpdate]) -> Result<(), GitError> {
-    use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
-    let repo = gix::open(cache).map_err(|e| GitError::Other {
-        url: url.to_owned(),
-        message: format!("cannot open cache {}: {e}", cache.display()),
-    })?;
-    let mut edits = Vec::new();
-    for u in updates {
-        let Some(local) = porch_git::refs::to_local(&u.name) else {
-            continue;
-        };
-        let name: gix::refs::FullName = local.as_str().try_into().map_err(|e| GitError::Other {
-            url: url.to_owned(),
-            message: format!("bad ref name {local}: {e}"),
-        })?;
-        let change = match u.new {
-            Some(id) => Change::Update {
-                log: LogChange::default(),
-                expected: PreviousValue::Any,
-                new: gix::refs::Target::Object(id),
-            },
-            None => Change::Delete {
-                expected: PreviousValue::Any,
-                log: RefLog::AndReference,
-            },
-        };
-        edits.push(RefEdit {
-            change,
-            name,
-            deref: false,
-        });
-    }
-    repo.edit_references_as(edits, None)
-        .map_err(|e| GitError::Other {
-            url: url.to_owned(),
-            message: format!("cannot update cache refs: {e}"),
-        })?;
-    Ok(())
 }
 
 /// Every joiner gets its own copy of the shared failure.
@@ -443,15 +398,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_recorded_push_updates_the_cache_refs_and_is_reported_as_a_change() {
-        let dir = tempfile::tempdir().unwrap();
-        gix::init_bare(dir.path()).unwrap();
+    async fn a_successful_push_is_counted_and_reported_as_a_change_once() {
         let (remote, inner) = wrapped(Duration::from_secs(60), false);
-        assert!(remote.fetch(dir.path()).await.unwrap().changed);
+        let pushes = Arc::new(AtomicU64::new(0));
+        let remote = Arc::into_inner(remote)
+            .unwrap()
+            .counting_pushes(pushes.clone());
+        let cache = Path::new("/nonexistent");
+        assert!(remote.fetch(cache).await.unwrap().changed);
         let id = gix::ObjectId::from_hex(b"0123456789012345678901234567890123456789").unwrap();
         remote
             .push(
-                dir.path(),
+                cache,
                 vec![RefUpdate {
                     name: "refs/heads/drafts/pkg/ws".into(),
                     expected: None,
@@ -460,32 +418,11 @@ mod tests {
             )
             .await
             .unwrap();
-        let repo = gix::open(dir.path()).unwrap();
-        let r = repo
-            .find_reference("refs/remotes/origin/drafts/pkg/ws")
-            .unwrap();
-        assert_eq!(r.target().try_id().map(|i| i.to_owned()), Some(id));
+        assert_eq!(pushes.load(Ordering::SeqCst), 1);
         // Skipped (fresh), but it reports the pushed refs as a change, once.
-        assert!(remote.fetch(dir.path()).await.unwrap().changed);
-        assert!(!remote.fetch(dir.path()).await.unwrap().changed);
+        assert!(remote.fetch(cache).await.unwrap().changed);
+        assert!(!remote.fetch(cache).await.unwrap().changed);
         assert_eq!(inner.fetches.load(Ordering::SeqCst), 1);
-        remote
-            .push(
-                dir.path(),
-                vec![RefUpdate {
-                    name: "refs/heads/drafts/pkg/ws".into(),
-                    expected: Some(id),
-                    new: None,
-                }],
-            )
-            .await
-            .unwrap();
-        let repo = gix::open(dir.path()).unwrap();
-        assert!(
-            repo.try_find_reference("refs/remotes/origin/drafts/pkg/ws")
-                .unwrap()
-                .is_none()
-        );
     }
 
     #[tokio::test]

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt as _, TryStreamExt as _};
 use porch_git::config::split_url_credentials;
 use porch_git::{
-    Author, Credentials, GitError, GitRepository, HttpRemote, NewDraft, RepoConfig, refs,
+    Author, CaBundle, ConnectionOptions, Credentials, DraftChange, GitError, GitRepository,
+    HttpRemote, NewDraft, RepoConfig, refs,
 };
 use sha2::Digest as _;
 
@@ -60,6 +61,14 @@ pub trait CredentialSource: Send + Sync {
         namespace: &str,
         secret: &str,
     ) -> impl Future<Output = Result<Credentials, BackendError>> + Send;
+
+    /// The PEM text under key `ca.crt` of Secret `secret` in `namespace` (the namespace CA
+    /// bundle, see [`ca_bundle_secret_name`]). A missing secret is `NotFound`.
+    fn ca_bundle(
+        &self,
+        namespace: &str,
+        secret: &str,
+    ) -> impl Future<Output = Result<String, BackendError>> + Send;
 }
 
 /// A fixed table of Repository specs (embedded use and tests).
@@ -93,6 +102,7 @@ impl RepositorySpecs for StaticRepositories {
 #[derive(Default)]
 pub struct StaticCredentials {
     secrets: Mutex<HashMap<(String, String), Credentials>>,
+    ca_bundles: Mutex<HashMap<(String, String), String>>,
 }
 
 impl std::fmt::Debug for StaticCredentials {
@@ -109,6 +119,11 @@ impl StaticCredentials {
     pub fn insert(&self, namespace: &str, secret: &str, credentials: Credentials) {
         lock(&self.secrets).insert((namespace.to_owned(), secret.to_owned()), credentials);
     }
+
+    /// A CA bundle secret (`ca.crt` = `pem`).
+    pub fn insert_ca_bundle(&self, namespace: &str, secret: &str, pem: &str) {
+        lock(&self.ca_bundles).insert((namespace.to_owned(), secret.to_owned()), pem.to_owned());
+    }
 }
 
 impl CredentialSource for StaticCredentials {
@@ -121,6 +136,13 @@ impl CredentialSource for StaticCredentials {
             .get(&(namespace.to_owned(), secret.to_owned()))
             .cloned()
             // The API server's wording for a missing Secret.
+            .ok_or_else(|| BackendError::NotFound(format!("secrets {secret:?} not found")))
+    }
+
+    async fn ca_bundle(&self, namespace: &str, secret: &str) -> Result<String, BackendError> {
+        lock(&self.ca_bundles)
+            .get(&(namespace.to_owned(), secret.to_owned()))
+            .cloned()
             .ok_or_else(|| BackendError::NotFound(format!("secrets {secret:?} not found")))
     }
 }
@@ -143,9 +165,25 @@ pub fn map_git_error(err: GitError) -> BackendError {
 }
 
 struct Opened {
-    config: RepoConfig,
+    connection: Connection,
     repo: Arc<GitRepository>,
 }
+
+/// How to reach a Repository: its spec with credentials, and the namespace CA bundle when
+/// [`BackendOptions::use_user_ca_bundle`] is on. A change of either reopens the repository.
+#[derive(Clone, PartialEq, Eq)]
+struct Connection {
+    config: RepoConfig,
+    ca_bundle: Option<CaBundle>,
+}
+
+/// Upstream's CA bundle secret of a namespace: `<namespace>-ca-bundle`.
+pub fn ca_bundle_secret_name(namespace: &str) -> String {
+    format!("{namespace}-ca-bundle")
+}
+
+/// The key of the CA bundle secret holding the PEM certificates.
+pub const CA_BUNDLE_KEY: &str = "ca.crt";
 
 /// The backend's caching knobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +192,10 @@ pub struct BackendOptions {
     pub fetch: FetchPolicy,
     /// How long a resolved Repository spec and its Secret are reused (`ZERO`: read every call).
     pub spec_ttl: Duration,
+    /// Trust the CA bundle in Secret `<namespace>-ca-bundle` (key `ca.crt`) of the Repository's
+    /// namespace for its HTTPS connections (upstream `--use-user-cabundle`). A missing secret is
+    /// then an error for that Repository.
+    pub use_user_ca_bundle: bool,
 }
 
 impl Default for BackendOptions {
@@ -161,14 +203,15 @@ impl Default for BackendOptions {
         Self {
             fetch: FetchPolicy::default(),
             spec_ttl: Duration::from_secs(2),
+            use_user_ca_bundle: false,
         }
     }
 }
 
-/// A resolved Repository (spec + credentials) and when it was read.
+/// A resolved Repository (spec + credentials + CA bundle) and when it was read.
 struct Resolved {
     at: Instant,
-    config: RepoConfig,
+    connection: Connection,
 }
 
 /// The records of one listing and the cache version (ref digest) they were built from.
@@ -199,6 +242,7 @@ pub struct GitBackend<S, C> {
     listings: Mutex<HashMap<RepoKey, Listing>>,
     derived: Mutex<HashMap<(String, String, i64, String), Derived>>,
     network_fetches: Arc<AtomicU64>,
+    network_pushes: Arc<AtomicU64>,
 }
 
 /// The lifecycle changes that move a revision's refs without committing.
@@ -222,6 +266,7 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
             listings: Mutex::new(HashMap::new()),
             derived: Mutex::new(HashMap::new()),
             network_fetches: Arc::new(AtomicU64::new(0)),
+            network_pushes: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -240,43 +285,81 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
         self.network_fetches.load(Ordering::Relaxed)
     }
 
-    /// The resolved spec and credentials of a Repository, reused for `spec_ttl`.
-    async fn resolved_config(&self, info: &RepositoryInfo) -> Result<RepoConfig, BackendError> {
+    /// How many pushes reached a remote so far (each one a network round trip).
+    pub fn network_pushes(&self) -> u64 {
+        self.network_pushes.load(Ordering::Relaxed)
+    }
+
+    /// The resolved spec, credentials and CA bundle of a Repository, reused for `spec_ttl`.
+    async fn resolved(&self, info: &RepositoryInfo) -> Result<Connection, BackendError> {
         let key = (info.namespace.clone(), info.name.clone());
         let ttl = self.options.spec_ttl;
         if let Some(r) = lock(&self.resolved).get(&key)
             && r.at.elapsed() < ttl
         {
-            return Ok(r.config.clone());
+            return Ok(r.connection.clone());
         }
         let spec = self.specs.git_spec(&info.namespace, &info.name).await?;
         let config = self.config(&info.namespace, &spec).await?;
+        let ca_bundle = if self.options.use_user_ca_bundle {
+            Some(self.resolve_ca_bundle(&info.namespace).await?)
+        } else {
+            None
+        };
+        let connection = Connection { config, ca_bundle };
         if !ttl.is_zero() {
             lock(&self.resolved).insert(
                 key,
                 Resolved {
                     at: Instant::now(),
-                    config: config.clone(),
+                    connection: connection.clone(),
                 },
             );
         }
-        Ok(config)
+        Ok(connection)
+    }
+
+    /// The CA bundle of `namespace` (Secret `<namespace>-ca-bundle`, key `ca.crt`). Errors name
+    /// the secret, never its content.
+    async fn resolve_ca_bundle(&self, namespace: &str) -> Result<CaBundle, BackendError> {
+        let secret = ca_bundle_secret_name(namespace);
+        let pem = self
+            .credentials
+            .ca_bundle(namespace, &secret)
+            .await
+            .map_err(|e| {
+                let message = format!(
+                    "cannot resolve the CA bundle in secret {namespace}/{secret} (key {CA_BUNDLE_KEY}, \
+                     read because --use-user-cabundle is set): {e}"
+                );
+                match e {
+                    BackendError::NotFound(_) => BackendError::NotFound(message),
+                    BackendError::Forbidden(_) => BackendError::Forbidden(message),
+                    BackendError::Stale(_) | BackendError::Other(_) => BackendError::Other(message),
+                }
+            })?;
+        Ok(CaBundle::from_pem(pem))
     }
 
     /// Opens the cache at `dir` with fetches shared through [`SharedFetchRemote`].
-    async fn open(&self, config: RepoConfig, dir: PathBuf) -> Result<GitRepository, GitError> {
-        let mut config = config;
+    async fn open(&self, connection: Connection, dir: PathBuf) -> Result<GitRepository, GitError> {
+        let mut config = connection.config;
         let (url, url_credentials) = split_url_credentials(&config.url);
         config.url = url;
         if config.credentials.is_none() {
             config.credentials = url_credentials;
         }
-        let http = Arc::new(HttpRemote::new(&config.url, config.credentials.as_ref()));
-        let remote = Arc::new(SharedFetchRemote::new(
-            http,
-            self.options.fetch,
-            self.network_fetches.clone(),
-        ));
+        let options = ConnectionOptions {
+            ca_bundle: connection.ca_bundle,
+            ..ConnectionOptions::default()
+        };
+        let http = Arc::new(
+            HttpRemote::new(&config.url, config.credentials.as_ref()).with_options(&options)?,
+        );
+        let remote = Arc::new(
+            SharedFetchRemote::new(http, self.options.fetch, self.network_fetches.clone())
+                .counting_pushes(self.network_pushes.clone()),
+        );
         GitRepository::open_with_remote(config, dir, remote).await
     }
 
@@ -338,14 +421,15 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
         &self,
         info: &RepositoryInfo,
     ) -> Result<Arc<GitRepository>, BackendError> {
-        let config = self.resolved_config(info).await?;
+        let connection = self.resolved(info).await?;
         let key = (info.namespace.clone(), info.name.clone());
         let mut repos = self.repos.lock().await;
         if let Some(o) = repos.get(&key)
-            && o.config == config
+            && o.connection == connection
         {
             return Ok(o.repo.clone());
         }
+        let config = &connection.config;
         let digest = hex::encode(sha2::Sha256::digest(
             format!("{}\n{}\n{}", config.url, config.branch, config.directory).as_bytes(),
         ));
@@ -354,7 +438,7 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
                 .join(&info.namespace)
                 .join(format!("{}-{}", info.name, &digest[..12]));
         let repo = Arc::new(
-            self.open(config.clone(), dir)
+            self.open(connection.clone(), dir)
                 .await
                 .map_err(map_git_error)?,
         );
@@ -362,7 +446,7 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
         repos.insert(
             key,
             Opened {
-                config,
+                connection,
                 repo: repo.clone(),
             },
         );
@@ -416,6 +500,49 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
             d.published_by,
             d.published_at,
         )
+    }
+
+    /// The records of a repository: after a refresh when `fresh`, else from the cache as it is
+    /// (no network). Reused while the cache's refs are unchanged.
+    async fn listing(
+        &self,
+        info: &RepositoryInfo,
+        fresh: bool,
+    ) -> Result<Vec<RevisionRecord>, BackendError> {
+        let repo = self.repository(info).await?;
+        let version = if fresh {
+            repo.refresh().await.map_err(map_git_error)?.version
+        } else {
+            repo.version().await.map_err(map_git_error)?
+        };
+        let key = (info.namespace.clone(), info.name.clone());
+        if let Some(l) = lock(&self.listings).get(&key)
+            && l.version == version
+        {
+            return Ok(l.records.clone());
+        }
+        let listed = repo.list().await.map_err(map_git_error)?;
+        // Revisions not seen before need a history walk and a Kptfile read each (blocking gix
+        // work): run several at once on a cold cache. Order is kept.
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+        let pending: Vec<_> = listed.iter().map(|rev| self.derive(&repo, rev)).collect();
+        let derived: Vec<Derived> = futures::stream::iter(pending)
+            .buffered(parallel)
+            .try_collect()
+            .await?;
+        let out: Vec<RevisionRecord> = listed
+            .iter()
+            .zip(derived)
+            .map(|(rev, d)| self.to_record(info, &repo, rev, d))
+            .collect();
+        lock(&self.listings).insert(
+            key,
+            Listing {
+                version,
+                records: out.clone(),
+            },
+        );
+        Ok(out)
     }
 
     /// The git view of an engine record (refs from the layout; the lease is `rev.commit`).
@@ -519,36 +646,14 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         &self,
         info: &RepositoryInfo,
     ) -> Result<Vec<RevisionRecord>, BackendError> {
-        let repo = self.repository(info).await?;
-        let version = repo.refresh().await.map_err(map_git_error)?.version;
-        let key = (info.namespace.clone(), info.name.clone());
-        if let Some(l) = lock(&self.listings).get(&key)
-            && l.version == version
-        {
-            return Ok(l.records.clone());
-        }
-        let listed = repo.list().await.map_err(map_git_error)?;
-        // Revisions not seen before need a history walk and a Kptfile read each (blocking gix
-        // work): run several at once on a cold cache. Order is kept.
-        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
-        let pending: Vec<_> = listed.iter().map(|rev| self.derive(&repo, rev)).collect();
-        let derived: Vec<Derived> = futures::stream::iter(pending)
-            .buffered(parallel)
-            .try_collect()
-            .await?;
-        let out: Vec<RevisionRecord> = listed
-            .iter()
-            .zip(derived)
-            .map(|(rev, d)| self.to_record(info, &repo, rev, d))
-            .collect();
-        lock(&self.listings).insert(
-            key,
-            Listing {
-                version,
-                records: out.clone(),
-            },
-        );
-        Ok(out)
+        self.listing(info, true).await
+    }
+
+    async fn cached_revisions(
+        &self,
+        info: &RepositoryInfo,
+    ) -> Result<Vec<RevisionRecord>, BackendError> {
+        self.listing(info, false).await
     }
 
     async fn read_files(
@@ -613,6 +718,26 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
         rev: &RevisionRecord,
     ) -> Result<RevisionRecord, BackendError> {
         self.move_ref(info, rev, RefMove::Propose).await
+    }
+
+    async fn commit_and_propose(
+        &self,
+        info: &RepositoryInfo,
+        rev: &RevisionRecord,
+        commit: DraftCommit,
+    ) -> Result<RevisionRecord, BackendError> {
+        let repo = self.repository(info).await?;
+        let g = self.git_rev(&repo, rev);
+        let change = DraftChange {
+            files: commit.files.clone(),
+            task: task_json(&commit.task),
+            user: author(commit.author.as_deref()),
+        };
+        let out = repo
+            .commit_and_move(&g, Some(change), porch_git::Lifecycle::Proposed)
+            .await
+            .map_err(map_git_error)?;
+        Ok(self.committed(info, &repo, &out, rev.task.clone(), &commit.files))
     }
 
     async fn reject(
@@ -731,7 +856,23 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
             Some(secret) => Some(self.resolve_credentials(namespace, secret).await?),
             None => None,
         };
-        upstream::fetch(&self.cache_dir.join(".upstream"), git, credentials.as_ref()).await
+        // The namespace's CA bundle when there is one; a public upstream needs none.
+        let ca_bundle = if self.options.use_user_ca_bundle {
+            match self.resolve_ca_bundle(namespace).await {
+                Ok(bundle) => Some(bundle),
+                Err(BackendError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
+        upstream::fetch(
+            &self.cache_dir.join(".upstream"),
+            git,
+            credentials.as_ref(),
+            ca_bundle,
+        )
+        .await
     }
 }
 

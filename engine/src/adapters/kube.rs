@@ -118,6 +118,37 @@ impl CredentialSource for KubeSecrets {
         let s = api.get(secret).await.map_err(map_kube_error)?;
         secret_credentials(&s)
     }
+
+    async fn ca_bundle(&self, namespace: &str, secret: &str) -> Result<String, BackendError> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let s = api.get(secret).await.map_err(map_kube_error)?;
+        secret_ca_bundle(&s)
+    }
+}
+
+/// The PEM text under `ca.crt` of a CA bundle Secret (`data`, or `stringData` as written by a
+/// client that has not round-tripped it). Errors name the secret and key, never a value.
+pub fn secret_ca_bundle(secret: &Secret) -> Result<String, BackendError> {
+    let key = super::git::CA_BUNDLE_KEY;
+    let from_data = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(|v| String::from_utf8_lossy(&v.0).into_owned());
+    let from_string_data = || {
+        secret
+            .string_data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .cloned()
+    };
+    from_data
+        .or_else(from_string_data)
+        .filter(|pem| !pem.trim().is_empty())
+        .ok_or_else(|| {
+            let name = secret.metadata.name.clone().unwrap_or_default();
+            BackendError::Other(format!("secret {name} has no {key:?} key"))
+        })
 }
 
 /// PackageRev CRs as the engine's metadata store and the apiserver's cache.
@@ -354,6 +385,19 @@ mod tests {
         );
         let err = secret_credentials(&secret("Opaque", &[("password", "hunter2")])).unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn ca_bundle_secrets_give_the_ca_crt_key() {
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let ok = secret("Opaque", &[("ca.crt", pem)]);
+        assert_eq!(secret_ca_bundle(&ok).unwrap(), pem);
+        let mut string_data = secret("Opaque", &[]);
+        string_data.string_data = Some([("ca.crt".to_owned(), pem.to_owned())].into());
+        assert_eq!(secret_ca_bundle(&string_data).unwrap(), pem);
+        let err = secret_ca_bundle(&secret("Opaque", &[("tls.crt", pem)])).unwrap_err();
+        assert_eq!(err.to_string(), "secret s has no \"ca.crt\" key");
+        assert!(secret_ca_bundle(&secret("Opaque", &[("ca.crt", " \n")])).is_err());
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub fn build_engine(
             fresh_for: options.fetch_fresh_for,
         },
         spec_ttl: options.repository_spec_ttl,
+        use_user_ca_bundle: options.use_user_ca_bundle,
     });
     Engine::new(
         backend,

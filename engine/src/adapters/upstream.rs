@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use porch_git::{Credentials, GitRemote as _, HttpRemote};
+use porch_git::{CaBundle, ConnectionOptions, Credentials, GitRemote as _, HttpRemote};
 use sha2::Digest as _;
 use tokio::process::Command;
 
@@ -44,11 +44,13 @@ fn cache_path(root: &Path, url: &str) -> PathBuf {
 }
 
 /// Fetches `pkg.repo` and returns the files under `pkg.directory` at `pkg.git_ref` with the lock
-/// (`repo` and `directory` as given, `ref` as given, `commit` resolved).
+/// (`repo` and `directory` as given, `ref` as given, `commit` resolved). `ca_bundle`: extra CA
+/// certificates for HTTPS (the namespace CA bundle).
 pub async fn fetch(
     cache_root: &Path,
     pkg: &GitPackage,
     credentials: Option<&Credentials>,
+    ca_bundle: Option<CaBundle>,
 ) -> Result<(PackageFiles, GitLock), BackendError> {
     let (url, url_credentials) = porch_git::config::split_url_credentials(&pkg.repo);
     let credentials = credentials.cloned().or(url_credentials);
@@ -64,7 +66,13 @@ pub async fn fetch(
             )));
         }
     }
-    let remote = HttpRemote::new(&url, credentials.as_ref());
+    let options = ConnectionOptions {
+        ca_bundle,
+        ..ConnectionOptions::default()
+    };
+    let remote = HttpRemote::new(&url, credentials.as_ref())
+        .with_options(&options)
+        .map_err(map_git_error)?;
     remote.fetch(&dir).await.map_err(map_git_error)?;
 
     let git_ref = if pkg.git_ref.is_empty() {

@@ -63,6 +63,10 @@ pub struct EngineOptions {
     pub fetch_fresh_for: std::time::Duration,
     /// How long a Repository's spec and Secret are reused before being read again.
     pub repository_spec_ttl: std::time::Duration,
+    /// Trust the CA bundle in Secret `<namespace>-ca-bundle` (key `ca.crt`) of each
+    /// Repository's namespace for its HTTPS connections: upstream's `--use-user-cabundle`.
+    /// With it on, a Repository whose namespace has no such secret fails with an error naming it.
+    pub use_user_ca_bundle: bool,
 }
 
 impl Default for EngineOptions {
@@ -71,6 +75,7 @@ impl Default for EngineOptions {
             content_cache_bytes: 256 * 1024 * 1024,
             fetch_fresh_for: std::time::Duration::from_secs(1),
             repository_spec_ttl: std::time::Duration::from_secs(2),
+            use_user_ca_bundle: false,
         }
     }
 }
@@ -221,6 +226,25 @@ where
 
     /// Finds `name` in the scope; v1alpha2-managed repositories are invisible (404).
     pub(crate) async fn locate(&self, scope: &Scope, name: &str) -> Result<Located, EngineError> {
+        self.locate_in(scope, name, true).await
+    }
+
+    /// Like [`locate`](Self::locate) over what the backend already holds (no fetch; may be
+    /// stale). Only for writes leased on the commit read (see `update`).
+    pub(crate) async fn locate_cached(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<Located, EngineError> {
+        self.locate_in(scope, name, false).await
+    }
+
+    async fn locate_in(
+        &self,
+        scope: &Scope,
+        name: &str,
+        fresh: bool,
+    ) -> Result<Located, EngineError> {
         let not_found = || messages::package_revision_not_found(name);
         let key = parse_package_revision_name(name).map_err(|_| not_found())?;
         let repo = scope
@@ -228,7 +252,14 @@ where
             .filter(|r| !r.v1alpha2_managed)
             .ok_or_else(not_found)?
             .clone();
-        let records = self.records(&repo).await?;
+        let records = if fresh {
+            self.records(&repo).await?
+        } else {
+            self.backend
+                .cached_revisions(&repo)
+                .await
+                .map_err(|e| EngineError::internal(e.to_string()))?
+        };
         let record = records
             .iter()
             .find(|r| r.name() == name)

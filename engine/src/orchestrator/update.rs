@@ -11,7 +11,7 @@ use crate::latest::next_revision;
 use crate::lifecycle::{canonicalize, prepare_for_update, validate_update};
 use crate::locks::LockKey;
 use crate::messages;
-use crate::model::{PackageRevision, RequestUser};
+use crate::model::{Lifecycle, PackageRevision, RequestUser};
 use crate::ops::{KptfilePatch, PackageOps, PatchMode};
 use crate::plan::{Effect, plan_update};
 
@@ -62,10 +62,7 @@ where
             .try_lock(LockKey::package_revision(&scope.namespace, name))
             .ok_or_else(|| messages::update_in_progress(&scope.namespace, name))?;
 
-        let found = self.locate(scope, name).await?;
-        let old = self
-            .view(&found.repo, &found.records, &found.record)
-            .await?;
+        let (found, old) = self.read_for_update(scope, name, request).await?;
 
         let mut new = request.clone();
         new.metadata.name = name.to_owned();
@@ -90,7 +87,8 @@ where
         let mut current = found.record.clone();
         let mut files: Option<PackageFiles> = None;
         let mut stored = None;
-        for effect in effects {
+        let mut effects = effects.into_iter().peekable();
+        while let Some(effect) = effects.next() {
             let be = |e| backend_error(name, e);
             match effect {
                 Effect::PatchKptfile {
@@ -132,11 +130,15 @@ where
                         task: CommitTask::Render,
                         author: author.clone(),
                     };
-                    current = self
-                        .backend
-                        .update_draft(repo, &current, commit)
-                        .await
-                        .map_err(be)?;
+                    // A commit followed by a proposal is one storage change (one git push).
+                    current = if effects.next_if_eq(&Effect::Propose).is_some() {
+                        self.backend
+                            .commit_and_propose(repo, &current, commit)
+                            .await
+                    } else {
+                        self.backend.update_draft(repo, &current, commit).await
+                    }
+                    .map_err(be)?;
                     self.remember_files(&current, content);
                 }
                 Effect::Propose => {
@@ -207,4 +209,46 @@ where
             relabelled,
         })
     }
+
+    /// The stored revision an update starts from. An update whose git change is leased on the
+    /// commit the caller read (a draft commit, propose, reject) starts from the cached listing
+    /// when the request's resourceVersion is that commit: if another writer moved the ref, the
+    /// push fails (409) and nothing is applied, so the fetch before it would only cost a round
+    /// trip. Anything else (another resourceVersion, a publish, a deletion, a metadata-only
+    /// change, which nothing in git would refuse) reads fresh.
+    async fn read_for_update(
+        &self,
+        scope: &Scope,
+        name: &str,
+        request: &PackageRevision,
+    ) -> Result<(super::Located, PackageRevision), EngineError> {
+        if let Ok(found) = self.locate_cached(scope, name).await
+            && found.record.commit == request.metadata.resource_version
+            && leased_on_read(found.record.lifecycle, request.lifecycle())
+        {
+            let old = self
+                .view(&found.repo, &found.records, &found.record)
+                .await?;
+            if old.metadata.deletion_timestamp.is_none() {
+                return Ok((found, old));
+            }
+        }
+        let found = self.locate(scope, name).await?;
+        let old = self
+            .view(&found.repo, &found.records, &found.record)
+            .await?;
+        Ok((found, old))
+    }
+}
+
+/// Transitions whose first git change is leased on the revision's commit: every update of a
+/// Draft commits on it (then maybe proposes), Proposed → Draft moves its ref.
+fn leased_on_read(from: Lifecycle, to: Option<Lifecycle>) -> bool {
+    matches!(
+        (from, to),
+        (
+            Lifecycle::Draft,
+            Some(Lifecycle::Draft | Lifecycle::Proposed)
+        ) | (Lifecycle::Proposed, Some(Lifecycle::Draft))
+    )
 }
