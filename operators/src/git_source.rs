@@ -13,6 +13,7 @@ use porch_crds::porch::v1alpha1::{
     Condition, ConditionStatus, GitLock, Locator, PackageMetadata, PackageRevisionLifecycle,
     ReadinessGate, Task,
 };
+use porch_git::discovery::RevisionDiscovery;
 use porch_git::{GitError, GitRepository, Lifecycle, PackageRevision, RepoConfig};
 use tokio::sync::Mutex;
 
@@ -94,16 +95,47 @@ impl GitRepositorySource {
             return Ok(fetched.clone());
         }
         let listed = git.list().await.map_err(map_error)?;
+        // What did not move is reused; the rest is discovered in one batch (one pass over
+        // the cache, each commit decoded once).
+        let mut slots: Vec<Option<DiscoveredRevision>> = Vec::with_capacity(listed.len());
+        let mut todo: Vec<PackageRevision> = Vec::new();
+        for rev in &listed {
+            let key = (rev.git_ref.clone(), rev.full_path.clone());
+            match memo.revisions.remove(&key) {
+                Some((old, discovered)) if old == *rev => slots.push(Some(discovered)),
+                _ => {
+                    slots.push(None);
+                    todo.push(rev.clone());
+                }
+            }
+        }
+        let found = if todo.is_empty() {
+            Vec::new()
+        } else {
+            git.discover_details(&todo).await.map_err(map_error)?
+        };
+        let mut kptfiles = KptfileCache::default();
+        let mut found = todo.iter().zip(found);
         let mut revisions = Vec::with_capacity(listed.len());
         let mut known = HashMap::with_capacity(listed.len());
-        for rev in listed {
-            let key = (rev.git_ref.clone(), rev.full_path.clone());
-            let discovered = match memo.revisions.remove(&key) {
-                Some((old, discovered)) if old == rev => discovered,
-                _ => discover(git, &rev).await?,
+        for (rev, slot) in listed.into_iter().zip(slots) {
+            let discovered = match slot {
+                Some(d) => d,
+                None => match found.next() {
+                    Some((r, f)) => discovered(git.url(), r, f, &mut kptfiles),
+                    None => {
+                        return Err(SourceError::Other(format!(
+                            "repository {}: discovery returned too few revisions",
+                            redact_url(git.url())
+                        )));
+                    }
+                },
             };
             revisions.push(discovered.clone());
-            known.insert(key, (rev, discovered));
+            known.insert(
+                (rev.git_ref.clone(), rev.full_path.clone()),
+                (rev, discovered),
+            );
         }
         let fetched = FetchedRepository {
             head_commit: outcome.branch_head.unwrap_or_default(),
@@ -297,13 +329,26 @@ pub fn map_error(err: GitError) -> SourceError {
     }
 }
 
-/// Builds everything the CR cache serves for one revision.
-async fn discover(
-    git: &GitRepository,
+/// What the Kptfile contributes to a revision, parsed once per distinct text (the
+/// placeholder and the latest tag of a package usually share it).
+#[derive(Debug, Clone, Default)]
+struct FromKptfile {
+    upstream_lock: Option<Locator>,
+    package_metadata: Option<PackageMetadata>,
+    readiness_gates: Vec<ReadinessGate>,
+    conditions: Vec<Condition>,
+}
+
+type KptfileCache = HashMap<String, FromKptfile>;
+
+/// Builds everything the CR cache serves for one revision from what discovery found.
+fn discovered(
+    url: &str,
     rev: &PackageRevision,
-) -> Result<DiscoveredRevision, SourceError> {
-    let details = git.revision_details(rev).await.map_err(map_error)?;
-    let files = git.read_files(rev).await.map_err(map_error)?;
+    found: RevisionDiscovery,
+    kptfiles: &mut KptfileCache,
+) -> DiscoveredRevision {
+    let details = found.details;
     let mut out = DiscoveredRevision {
         package_path: rev.key.package.clone(),
         workspace_name: rev.key.workspace.clone(),
@@ -311,7 +356,7 @@ async fn discover(
         lifecycle: lifecycle(rev.lifecycle),
         commit: rev.commit.clone(),
         tasks: decode_tasks(&details.tasks),
-        self_lock: Some(self_lock(git.url(), rev)),
+        self_lock: Some(self_lock(url, rev)),
         ..Default::default()
     };
     if rev.lifecycle.is_published() {
@@ -320,10 +365,21 @@ async fn discover(
             .published_at
             .and_then(|s| Timestamp::from_second(s).ok());
     }
-    if let Some(text) = files.get("Kptfile") {
-        apply_kptfile(&mut out, text, git.url());
+    if let Some(text) = found.kptfile {
+        let parts = match kptfiles.get(&text) {
+            Some(p) => p.clone(),
+            None => {
+                let p = from_kptfile(&text, url, &out.package_path);
+                kptfiles.insert(text, p.clone());
+                p
+            }
+        };
+        out.upstream_lock = parts.upstream_lock;
+        out.package_metadata = parts.package_metadata;
+        out.readiness_gates = parts.readiness_gates;
+        out.conditions = parts.conditions;
     }
-    Ok(out)
+    out
 }
 
 fn lifecycle(l: Lifecycle) -> PackageRevisionLifecycle {
@@ -373,15 +429,16 @@ pub fn self_lock(url: &str, rev: &PackageRevision) -> Locator {
     }
 }
 
-/// Copies upstream lock, package metadata, readiness gates and conditions from the
-/// Kptfile. A Kptfile that does not parse leaves them empty (the package still lists).
-fn apply_kptfile(out: &mut DiscoveredRevision, text: &str, url: &str) {
+/// Upstream lock, package metadata, readiness gates and conditions from the Kptfile. A
+/// Kptfile that does not parse leaves them empty (the package still lists).
+fn from_kptfile(text: &str, url: &str, package: &str) -> FromKptfile {
+    let mut out = FromKptfile::default();
     let kptfile = match kpt::Kptfile::parse("Kptfile", text) {
         Ok(k) => k,
         Err(e) => {
-            tracing::debug!(url = %redact_url(url), package = %out.package_path, error = %e,
+            tracing::debug!(url = %redact_url(url), package = %package, error = %e,
                 "cannot parse Kptfile");
-            return;
+            return out;
         }
     };
     out.upstream_lock = kptfile.upstream_lock.as_ref().map(|l| Locator {
@@ -421,4 +478,5 @@ fn apply_kptfile(out: &mut DiscoveredRevision, text: &str, url: &str) {
             })
             .collect();
     }
+    out
 }

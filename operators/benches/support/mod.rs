@@ -98,27 +98,137 @@ pub fn build_repo(dir: &Path, packages: usize, revisions: usize) {
 
 /// The git server (anonymous read of every repository under `root`) and the API server.
 pub struct Parts {
-    pub git: GitServer,
+    pub git: GitProcess,
     pub api: RunningServer,
     pub client: kube::Client,
 }
 
 pub async fn start_parts(git_root: &Path, api_dir: &Path) -> Parts {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let git = GitServer::start(
-        git_root,
-        GitOptions {
-            anonymous_read_default: true,
-            ..GitOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let git = GitProcess::start(git_root);
+    let (api, client) = start_api(api_dir).await;
+    Parts { git, api, client }
+}
+
+/// Set (to the served root) in the child process that runs the git server.
+const GIT_SERVER_ENV: &str = "PORCH_BENCH_GIT_SERVER_ROOT";
+
+/// The loopback git server in a child process (this bench binary, re-executed). In
+/// production the git server is another process; a server inside the bench process would
+/// fork the whole bench (the API server's store, the git caches) for every `git
+/// http-backend` it runs, and the bench would time those page-table copies.
+pub struct GitProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl GitProcess {
+    pub fn start(root: &Path) -> GitProcess {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env(GIT_SERVER_ENV, root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert!(
+            line.starts_with("http://"),
+            "git server child said {line:?}"
+        );
+        GitProcess {
+            child,
+            url: line.trim().to_string(),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>/<name>.git`.
+    pub fn repo_url(&self, name: &str) -> String {
+        format!("{}/{name}.git", self.url)
+    }
+
+    /// Closing its stdin stops the child; it is ours, so it is also waited for.
+    pub async fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = tokio::task::spawn_blocking(move || self.child.wait()).await;
+    }
+}
+
+/// Call first in `main`: in the git server child, serve until stdin closes, then exit.
+pub fn serve_git_if_child() {
+    let Some(root) = std::env::var_os(GIT_SERVER_ENV) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let git = GitServer::start(
+            Path::new(&root),
+            GitOptions {
+                anonymous_read_default: true,
+                ..GitOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        println!("{}", git.url());
+        let _ = tokio::task::spawn_blocking(|| {
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new())
+        })
+        .await;
+        git.stop().await;
+    });
+    std::process::exit(0);
+}
+
+/// A fresh API server (its own store) and a client of it.
+pub async fn start_api(api_dir: &Path) -> (RunningServer, kube::Client) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let api = start(ServerOptions::new(api_dir, "127.0.0.1:0".parse().unwrap()))
         .await
         .unwrap();
     let client = api.client().await.unwrap();
-    Parts { git, api, client }
+    (api, client)
+}
+
+/// Wait until the API server stops writing by itself (its store version stays put for
+/// `quiet`), at most `limit`; returns how many writes it made meanwhile.
+pub async fn settle(client: &kube::Client, quiet: Duration, limit: Duration) -> u64 {
+    let start = tokio::time::Instant::now();
+    let first = store_version(client).await;
+    let mut last = first.clone();
+    let mut since = tokio::time::Instant::now();
+    while since.elapsed() < quiet && start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = store_version(client).await;
+        if now != last {
+            last = now;
+            since = tokio::time::Instant::now();
+        }
+    }
+    last.parse::<u64>()
+        .unwrap_or(0)
+        .saturating_sub(first.parse::<u64>().unwrap_or(0))
+}
+
+/// PackageRevs of `namespace` that are being deleted.
+pub async fn terminating_package_revs(client: &kube::Client, namespace: &str) -> usize {
+    let api: Api<porch_crds::config::v1alpha1::PackageRev> =
+        Api::namespaced(client.clone(), namespace);
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .count()
 }
 
 pub async fn create_namespace(client: &kube::Client, name: &str) {

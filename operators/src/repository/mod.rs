@@ -184,7 +184,10 @@ async fn full_sync(
     let package_revs: Api<PackageRev> = Api::namespaced(ctx.client.clone(), &ns);
     // List before fetching: a PackageRev the API server creates after this point is not in
     // `existing`, so it cannot be mistaken for a vanished revision.
+    let phase = std::time::Instant::now();
     let existing = apply::list_package_revs(&package_revs, &name).await?;
+    let list_ms = phase.elapsed().as_millis();
+    let phase = std::time::Instant::now();
     let fetched = match credentials::resolve(&ctx.client, &ns, repo).await? {
         Ok(creds) => ctx.source.fetch(repo, creds.as_ref()).await,
         Err(e) => Err(e),
@@ -193,6 +196,8 @@ async fn full_sync(
         Ok(f) => f,
         Err(e) => return finish(&repos, repo, view, &key, started, Err(e), ctx).await,
     };
+    let fetch_ms = phase.elapsed().as_millis();
+    let phase = std::time::Instant::now();
     let repo_ctx = RepoContext {
         namespace: &ns,
         name: &name,
@@ -202,13 +207,16 @@ async fn full_sync(
     for s in &planned.skipped {
         warn!(repository = %name, package = %s.package_path, workspace = %s.workspace_name, reason = %s.reason, "skipping package revision");
     }
+    let plan_ms = phase.elapsed().as_millis();
+    let phase = std::time::Instant::now();
     let applied = apply::apply_plan(&package_revs, &name, &planned, ctx.write_concurrency).await?;
+    let apply_ms = phase.elapsed().as_millis();
     ctx.metrics.wrote(CONTROLLER, "create", applied.created);
     ctx.metrics.wrote(CONTROLLER, "update", applied.updated);
     ctx.metrics.wrote(CONTROLLER, "delete", applied.deleted);
     ctx.metrics
         .wrote(CONTROLLER, "packagerev_status", applied.status_writes);
-    info!(repository = %name, reason = reason.as_str(), created = applied.created, updated = applied.updated, deleted = applied.deleted, unchanged = planned.unchanged, "synced");
+    info!(repository = %name, reason = reason.as_str(), created = applied.created, updated = applied.updated, deleted = applied.deleted, unchanged = planned.unchanged, list_ms, fetch_ms, plan_ms, apply_ms, "synced");
     ctx.remember(&key, |m| m.last_version = fetched.version.clone());
     let package_count = i64::try_from(
         fetched
