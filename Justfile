@@ -47,6 +47,10 @@ bench:
 bench-kpt:
     cargo bench -p kpt --bench kpt
 
+# porch.kpt.dev over HTTPS against the release `porch standalone` (10,000 revisions synced from git)
+bench-api:
+    cargo bench -p porch --bench standalone_api
+
 # Fuzz the kpt YAML parser (nightly + `cargo install cargo-fuzz`); target = parse | roundtrip.
 fuzz-kpt target="parse" secs="300":
     cd kpt/fuzz && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-{{justfile_directory()}}/target}/fuzz" \

@@ -19,6 +19,7 @@ use porch_apiserver::delegated::{self, DelegatedArgs};
 use porch_engine::EngineOptions;
 use tokio::task::JoinHandle;
 
+use crate::engine_args::EngineArgs;
 use crate::remote_evaluator::{InvalidAddress, RemoteEvaluator, RemoteOptions};
 
 /// Flags of `porch apiserver`.
@@ -34,6 +35,8 @@ pub struct ApiserverCmd {
     pub max_request_body_bytes: usize,
     #[command(flatten)]
     pub functions: FunctionRunnerArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Where `porch apiserver` runs KRM functions.
@@ -112,6 +115,7 @@ pub fn porch_group(
     cache_dir: &Path,
     options: ApiOptions,
     evaluator: Arc<dyn Evaluator>,
+    engine_options: EngineOptions,
 ) -> PorchGroup {
     let deferred = Arc::new(DeferredEngine::new());
     let group: Arc<dyn AggregatedApiGroup> =
@@ -121,7 +125,7 @@ pub fn porch_group(
         client,
         cache_dir.join("engine"),
         evaluator,
-        EngineOptions::default(),
+        engine_options,
     );
     deferred.install(Arc::new(engine));
     PorchGroup { group, watchers }
@@ -145,6 +149,7 @@ pub async fn run(cmd: ApiserverCmd, shutdown: impl Future<Output = ()>) -> anyho
         &cmd.cache_dir,
         options,
         evaluator,
+        cmd.engine.options(),
     );
     // Not ready until the CR cache has listed PackageRevs and Repositories once: before that a
     // list could miss revisions.
@@ -377,6 +382,7 @@ mod tests {
             &dir.path().join("cache"),
             ApiOptions::default(),
             FunctionRunnerArgs::default().evaluator().unwrap(),
+            EngineOptions::default(),
         );
         let args = DelegatedArgs {
             secure_port: 0,

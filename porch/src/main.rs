@@ -1,6 +1,7 @@
 //! The `porch` binary: every server part of Porch in Rust behind one command.
 
 mod apiserver;
+mod engine_args;
 mod remote_evaluator;
 mod standalone;
 

@@ -11,9 +11,10 @@ use clap::Parser;
 use porch_api::{ApiOptions, CrCache, DeferredEngine, PorchApiGroup};
 use porch_apiserver::server::ServerOptions;
 use porch_apiserver::standalone::StandaloneArgs;
-use porch_engine::EngineOptions;
 use porch_operators::OperatorsArgs;
 use porch_operators::git_source::GitRepositorySource;
+
+use crate::engine_args::EngineArgs;
 
 /// Flags of `porch standalone`.
 #[derive(Debug, Clone, clap::Args)]
@@ -24,6 +25,8 @@ pub struct StandaloneCmd {
     /// a free port, so several standalone instances can run side by side.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub operators_admin_address: SocketAddr,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Parses the operators' flags with their defaults, so standalone and `porch operators` share them.
@@ -74,7 +77,7 @@ pub async fn run(
         client.clone(),
         data_dir.join("cache").join("engine"),
         evaluator,
-        EngineOptions::default(),
+        cmd.engine.options(),
     );
     deferred.install(Arc::new(engine));
 

@@ -12,13 +12,12 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use porch_crds::config::v1alpha1::{GitRepository, Repository, RepositorySpec, SecretRef};
+use porch_e2e::standalone::Standalone;
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions};
 use serde_json::{Value, json};
 
@@ -38,69 +37,6 @@ fn shared_dir() -> PathBuf {
             )
             .join("../../shared/conformance")
         })
-}
-
-/// The `porch standalone` child; killed (by its PID) and reaped on drop, also when a step
-/// panics.
-struct Standalone {
-    child: Child,
-    stderr: PathBuf,
-}
-
-impl Standalone {
-    /// Start `porch standalone` and wait (bounded) for its `ready` line; returns the kubeconfig.
-    fn start(data_dir: &Path, log_dir: &Path) -> (Self, PathBuf) {
-        let stderr = log_dir.join("porch.stderr");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_porch"))
-            .arg("standalone")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .env("PORCH_LOG", "info,porch_operators=debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .expect("spawn porch standalone");
-        let stdout = child.stdout.take().unwrap();
-        let guard = Self { child, stderr };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("ready") {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-        let line = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(line) => line,
-            Err(_) => panic!(
-                "porch standalone printed no ready line; stderr:\n{}",
-                guard.log()
-            ),
-        };
-        // "porch standalone ready: serving https://… (kubeconfig <path>) in N ms"
-        let kubeconfig = line
-            .split_once("(kubeconfig ")
-            .and_then(|(_, rest)| rest.split_once(')'))
-            .map(|(path, _)| PathBuf::from(path))
-            .unwrap_or_else(|| data_dir.join("kubeconfig"));
-        (guard, kubeconfig)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-}
-
-impl Drop for Standalone {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Poll `probe` every 200 ms until it returns `Ok`, for at most `limit`; on timeout panic with
@@ -254,14 +190,14 @@ async fn standalone_syncs_a_git_repository_end_to_end() {
         .await
         .unwrap();
 
-    let (porch, kubeconfig) = Standalone::start(&tmp.path().join("porch"), tmp.path());
-    let config = kube::Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(&kubeconfig).unwrap(),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .unwrap();
-    let client = kube::Client::try_from(config).unwrap();
+    let porch = Standalone::start(
+        Path::new(env!("CARGO_BIN_EXE_porch")),
+        &tmp.path().join("porch"),
+        tmp.path(),
+        "info,porch_operators=debug",
+    );
+    let kubeconfig = porch.kubeconfig.clone();
+    let client = porch.client().await;
     let kubectl_cache = tmp.path().join("kubectl-cache");
 
     // 1. Register the repository with basic-auth credentials.
