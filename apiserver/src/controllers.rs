@@ -60,10 +60,10 @@ pub async fn run(app: App) {
             match events.recv().await {
                 Ok(ev) => {
                     let relevant = ev.kind == porch_apimachinery::watch::EventType::Deleted
-                        || deleting(&ev.object.value)
+                        || deleting(&ev.object.head())
                         || ev
                             .object
-                            .value
+                            .head()
                             .pointer("/metadata/ownerReferences")
                             .is_some();
                     if relevant {
@@ -87,7 +87,105 @@ pub async fn run(app: App) {
 
 struct Item {
     info: Arc<ResourceInfo>,
-    obj: Arc<StoredObject>,
+    obj: SweptObject,
+}
+
+/// A stored object as a sweep reads it: for most kinds only the metadata fields the sweep
+/// reads ([`SWEPT_META_FIELDS`]), so a sweep over every object stays small; the whole object
+/// for the kinds whose spec the sweep reads (namespaces, CRDs).
+struct SweptObject {
+    rv: u64,
+    value: Value,
+    whole: bool,
+    stored: Arc<StoredObject>,
+}
+
+/// The metadata fields a sweep reads and may change.
+const SWEPT_META_FIELDS: [&str; 6] = [
+    "name",
+    "namespace",
+    "uid",
+    "ownerReferences",
+    "finalizers",
+    "deletionTimestamp",
+];
+
+/// The part of an object a sweep parses (everything else is skipped unparsed).
+#[derive(serde::Deserialize)]
+struct SweptFields {
+    #[serde(default)]
+    metadata: SweptMeta,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SweptMeta {
+    name: Option<Value>,
+    namespace: Option<Value>,
+    uid: Option<Value>,
+    owner_references: Option<Value>,
+    finalizers: Option<Value>,
+    deletion_timestamp: Option<Value>,
+}
+
+fn swept_fields(json: &str) -> Value {
+    let m = serde_json::from_str::<SweptFields>(json)
+        .map(|f| f.metadata)
+        .unwrap_or_default();
+    let mut meta = serde_json::Map::new();
+    for (k, v) in SWEPT_META_FIELDS.into_iter().zip([
+        m.name,
+        m.namespace,
+        m.uid,
+        m.owner_references,
+        m.finalizers,
+        m.deletion_timestamp,
+    ]) {
+        if let Some(v) = v {
+            meta.insert(k.to_string(), v);
+        }
+    }
+    json!({ "metadata": meta })
+}
+
+impl SweptObject {
+    fn new(info: &ResourceInfo, stored: Arc<StoredObject>) -> Self {
+        let whole = (info.group.is_empty() && info.resource == "namespaces")
+            || info.group == "apiextensions.k8s.io";
+        let value = if whole {
+            stored.value()
+        } else {
+            swept_fields(&stored.json)
+        };
+        Self {
+            rv: stored.rv,
+            value,
+            whole,
+            stored,
+        }
+    }
+
+    /// The object to write back for `changed` (this sweep value, edited): for a partial value,
+    /// the stored object with the swept metadata fields taken from `changed`.
+    fn whole_with(&self, changed: Value) -> Value {
+        if self.whole {
+            return changed;
+        }
+        let mut whole = self.stored.value();
+        if let Some(meta) = whole.get_mut("metadata").and_then(Value::as_object_mut) {
+            for f in SWEPT_META_FIELDS {
+                match changed.pointer(&format!("/metadata/{f}")) {
+                    Some(v) => {
+                        meta.insert(f.to_string(), v.clone());
+                    }
+                    None => {
+                        meta.remove(f);
+                    }
+                }
+            }
+        }
+        whole
+    }
 }
 
 fn ctx_for(app: &App, info: &Arc<ResourceInfo>, ns: &str) -> Ctx {
@@ -130,6 +228,7 @@ async fn delete_item(app: &App, it: &Item) {
 
 /// Write a modified object back with optimistic concurrency (a conflict is retried by the next sweep).
 async fn put_back(app: &App, it: &Item, value: Value) {
+    let value = it.obj.whole_with(value);
     let op = WriteOp {
         gr: it.info.gr(),
         namespace: ns_of(&it.obj.value).to_string(),
@@ -184,7 +283,7 @@ async fn sweep(app: &App) {
         let (_, objs, _) = app.store.list(&gr, None, None, 0, &|_| true);
         items.extend(objs.into_iter().map(|obj| Item {
             info: info.clone(),
-            obj,
+            obj: SweptObject::new(&info, obj),
         }));
     }
     let uids: HashSet<String> = items
@@ -309,5 +408,48 @@ async fn sweep(app: &App) {
                 app.registry.remove(group, plural);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_swept_object_written_back_keeps_the_rest_of_the_object() {
+        let stored = Arc::new(StoredObject::unstored(
+            7,
+            &json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": "a",
+                    "labels": {"x": "y"},
+                    "finalizers": ["orphan"],
+                    "ownerReferences": [{"uid": "u1"}],
+                },
+                "data": {"k": "v"},
+            }),
+        ));
+        let swept = SweptObject {
+            rv: stored.rv,
+            value: swept_fields(&stored.json),
+            whole: false,
+            stored,
+        };
+        assert_eq!(
+            swept.value,
+            json!({"metadata": {"name": "a", "ownerReferences": [{"uid": "u1"}], "finalizers": ["orphan"]}})
+        );
+        let mut edited = remove_finalizer(&swept.value, "orphan");
+        if let Some(m) = edited.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("ownerReferences");
+        }
+        let whole = swept.whole_with(edited);
+        assert_eq!(whole["data"], json!({"k": "v"}));
+        assert_eq!(whole["metadata"]["labels"], json!({"x": "y"}));
+        assert_eq!(whole["metadata"]["finalizers"], json!([]));
+        assert!(whole["metadata"].get("ownerReferences").is_none());
+        assert_eq!(whole["kind"], "ConfigMap");
     }
 }

@@ -7,7 +7,7 @@ use crate::api::{self, App, AppState};
 use crate::builtin::builtin_resources;
 use crate::registry::{Registry, resource_from_crd};
 use crate::store::{
-    Action, GroupResource, Precondition, SqliteBackend, Store, StoreError, WriteOp,
+    Action, GroupResource, HistoryLimit, Precondition, SqliteBackend, Store, StoreError, WriteOp,
 };
 use crate::{controllers, kubeconfig, tls};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -51,6 +51,8 @@ pub struct ServerOptions {
     pub extra_crds: Vec<Value>,
     /// Events kept for watch resumption; older resourceVersions get 410 Gone.
     pub watch_history: usize,
+    /// Serialized bytes of the objects that history may hold (old versions it keeps alive).
+    pub watch_history_bytes: usize,
     pub bookmark_interval: Duration,
     pub max_body: usize,
 }
@@ -64,6 +66,7 @@ impl ServerOptions {
             aggregated: Vec::new(),
             extra_crds: Vec::new(),
             watch_history: 100_000,
+            watch_history_bytes: 8 * 1024 * 1024,
             bookmark_interval: Duration::from_secs(10),
             max_body: 3 * 1024 * 1024,
         }
@@ -148,9 +151,12 @@ pub async fn build_app(
     server_address: String,
 ) -> Result<App, ServerError> {
     std::fs::create_dir_all(&opts.data_dir).map_err(io_err(&opts.data_dir))?;
-    let store = Store::open(
+    let store = Store::open_with_history(
         SqliteBackend::open(&opts.data_dir.join("state.db"))?,
-        opts.watch_history,
+        HistoryLimit {
+            events: opts.watch_history,
+            bytes: opts.watch_history_bytes,
+        },
     )?;
     let registry = Arc::new(Registry::default());
     for r in builtin_resources() {
@@ -169,7 +175,7 @@ pub async fn build_app(
     let crd_gr = GroupResource::new("apiextensions.k8s.io", "customresourcedefinitions");
     let (_, stored, _) = app.store.list(&crd_gr, None, None, 0, &|_| true);
     for crd in stored {
-        register_crd(&app, &crd.value);
+        register_crd(&app, &crd.value());
     }
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         let gr = GroupResource::new("", "namespaces");
@@ -222,7 +228,7 @@ async fn install_crd(app: &App, mut crd: Value) -> Result<(), ServerError> {
     let gr = GroupResource::new("apiextensions.k8s.io", "customresourcedefinitions");
     let existing = app.store.get(&gr, "", &name);
     if let Some(e) = &existing
-        && e.value.get("spec") == crd.get("spec")
+        && e.value().get("spec") == crd.get("spec")
     {
         return Ok(());
     }
@@ -254,15 +260,15 @@ async fn install_crd(app: &App, mut crd: Value) -> Result<(), ServerError> {
     }
     let (uid, created, generation, pre) = match &existing {
         Some(e) => (
-            e.value
+            e.head()
                 .pointer("/metadata/uid")
                 .cloned()
                 .unwrap_or(Value::Null),
-            e.value
+            e.head()
                 .pointer("/metadata/creationTimestamp")
                 .cloned()
                 .unwrap_or(Value::Null),
-            e.value
+            e.head()
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
                 .unwrap_or(1)
@@ -290,7 +296,7 @@ async fn install_crd(app: &App, mut crd: Value) -> Result<(), ServerError> {
         action: Action::Put(crd),
     };
     let out = app.store.write(op).await?;
-    register_crd(app, &out.object().value);
+    register_crd(app, &out.object().value());
     Ok(())
 }
 

@@ -50,10 +50,35 @@ pub struct GitRepositorySource {
 /// fetch round trip), else only the revisions whose ref, commit or lifecycle moved.
 #[derive(Debug, Default)]
 struct Memo {
-    /// The remote refs' version and the answer for it.
-    last: Option<(String, FetchedRepository)>,
+    /// The remote refs' version and the answer for it: the head commit and the order of
+    /// the revisions, which live in `revisions` (kept once, not twice).
+    last: Option<LastFetch>,
     /// (ref, package path) -> the listed revision and what was discovered for it.
     revisions: HashMap<(String, String), (PackageRevision, DiscoveredRevision)>,
+}
+
+#[derive(Debug)]
+struct LastFetch {
+    version: String,
+    head_commit: String,
+    order: Vec<(String, String)>,
+}
+
+impl Memo {
+    /// The last answer again, when the remote refs are still at `version`.
+    fn replay(&self, version: &str) -> Option<FetchedRepository> {
+        let last = self.last.as_ref().filter(|l| l.version == version)?;
+        let revisions = last
+            .order
+            .iter()
+            .map(|k| self.revisions.get(k).map(|(_, d)| d.clone()))
+            .collect::<Option<Vec<_>>>()?;
+        Some(FetchedRepository {
+            head_commit: last.head_commit.clone(),
+            revisions,
+            version: Some(last.version.clone()),
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -89,10 +114,8 @@ impl GitRepositorySource {
         memo: &mut Memo,
     ) -> Result<FetchedRepository, SourceError> {
         let outcome = git.refresh().await.map_err(map_error)?;
-        if let Some((version, fetched)) = &memo.last
-            && *version == outcome.version
-        {
-            return Ok(fetched.clone());
+        if let Some(fetched) = memo.replay(&outcome.version) {
+            return Ok(fetched);
         }
         let listed = git.list().await.map_err(map_error)?;
         // What did not move is reused; the rest is discovered in one batch (one pass over
@@ -117,6 +140,7 @@ impl GitRepositorySource {
         let mut kptfiles = KptfileCache::default();
         let mut found = todo.iter().zip(found);
         let mut revisions = Vec::with_capacity(listed.len());
+        let mut order = Vec::with_capacity(listed.len());
         let mut known = HashMap::with_capacity(listed.len());
         for (rev, slot) in listed.into_iter().zip(slots) {
             let discovered = match slot {
@@ -132,10 +156,9 @@ impl GitRepositorySource {
                 },
             };
             revisions.push(discovered.clone());
-            known.insert(
-                (rev.git_ref.clone(), rev.full_path.clone()),
-                (rev, discovered),
-            );
+            let key = (rev.git_ref.clone(), rev.full_path.clone());
+            order.push(key.clone());
+            known.insert(key, (rev, discovered));
         }
         let fetched = FetchedRepository {
             head_commit: outcome.branch_head.unwrap_or_default(),
@@ -143,7 +166,11 @@ impl GitRepositorySource {
             version: Some(outcome.version.clone()),
         };
         memo.revisions = known;
-        memo.last = Some((outcome.version, fetched.clone()));
+        memo.last = Some(LastFetch {
+            version: outcome.version,
+            head_commit: fetched.head_commit.clone(),
+            order,
+        });
         Ok(fetched)
     }
 
@@ -479,4 +506,57 @@ fn from_kptfile(text: &str, url: &str, package: &str) -> FromKptfile {
             .collect();
     }
     out
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+    use porch_git::PackageRevisionKey;
+
+    fn listed(package: &str) -> PackageRevision {
+        PackageRevision {
+            key: PackageRevisionKey {
+                package: package.into(),
+                workspace: "v1".into(),
+                revision: 1,
+            },
+            lifecycle: Lifecycle::Published,
+            commit: "c".into(),
+            git_ref: format!("refs/tags/{package}/v1"),
+            full_path: package.into(),
+            published_by: None,
+            published_at: None,
+        }
+    }
+
+    #[test]
+    fn replay_answers_the_last_fetch_in_its_order_only_at_its_version() {
+        let mut memo = Memo::default();
+        let mut order = Vec::new();
+        for pkg in ["b", "a", "c"] {
+            let rev = listed(pkg);
+            let key = (rev.git_ref.clone(), rev.full_path.clone());
+            let found = DiscoveredRevision {
+                package_path: pkg.into(),
+                ..DiscoveredRevision::default()
+            };
+            memo.revisions.insert(key.clone(), (rev, found));
+            order.push(key);
+        }
+        memo.last = Some(LastFetch {
+            version: "v-1".into(),
+            head_commit: "head".into(),
+            order,
+        });
+        let again = memo.replay("v-1").unwrap();
+        assert_eq!(again.head_commit, "head");
+        assert_eq!(again.version.as_deref(), Some("v-1"));
+        let paths: Vec<&str> = again
+            .revisions
+            .iter()
+            .map(|r| r.package_path.as_str())
+            .collect();
+        assert_eq!(paths, ["b", "a", "c"]);
+        assert!(memo.replay("v-2").is_none());
+    }
 }

@@ -536,7 +536,7 @@ fn check_namespace_writable(ctx: &Ctx, name: &str) -> Result<(), StatusError> {
         .get(&GroupResource::new("", "namespaces"), "", &ns)
     {
         None => Err(StatusError::not_found("", "namespaces", &ns)),
-        Some(n) if n.value.pointer("/metadata/deletionTimestamp").is_some() => {
+        Some(n) if n.head().pointer("/metadata/deletionTimestamp").is_some() => {
             Err(StatusError::forbidden(
                 &ctx.info.group,
                 &ctx.info.resource,
@@ -640,11 +640,7 @@ async fn create_object(
         let mut candidate = obj.clone();
         let warnings = admit(ctx, &mut candidate, None, fv)?;
         if ctx.dry_run() {
-            let stored = StoredObject {
-                rv: 0,
-                json: serde_json::to_string(&candidate).unwrap_or_default().into(),
-                value: candidate,
-            };
+            let stored = StoredObject::unstored(0, &candidate);
             return Ok(with_warnings(
                 object_response(
                     StatusCode::CREATED,
@@ -667,7 +663,7 @@ async fn create_object(
         match ctx.app.store.write(op).await {
             Ok(out) => {
                 let stored = out.object().clone();
-                after_write(ctx, &stored.value);
+                after_write(ctx, &stored);
                 return Ok(with_warnings(
                     object_response(
                         StatusCode::CREATED,
@@ -688,10 +684,11 @@ async fn create_object(
 }
 
 /// Side effects of a committed write (CRDs register their kind; the controllers wake up).
-fn after_write(ctx: &Ctx, obj: &Value) {
+fn after_write(ctx: &Ctx, stored: &StoredObject) {
     if ctx.info.builtin == Some(BuiltinKind::CustomResourceDefinition) {
-        register_crd(&ctx.app, obj);
+        register_crd(&ctx.app, &stored.value());
     }
+    let obj = &stored.head();
     if obj.pointer("/metadata/ownerReferences").is_some()
         || obj.pointer("/metadata/deletionTimestamp").is_some()
     {
@@ -762,6 +759,18 @@ impl Selectors {
         self.labels.matches_object(obj) && self.fields.matches_object(obj)
     }
 
+    /// [`Selectors::matches`] on a stored object, parsing it whole only for a field selector
+    /// (labels live in its head).
+    pub fn matches_stored(&self, obj: &StoredObject) -> bool {
+        if self.is_empty() {
+            true
+        } else if self.fields.is_empty() {
+            self.labels.matches_object(&obj.head())
+        } else {
+            self.matches(&obj.value())
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty() && self.fields.is_empty()
     }
@@ -805,7 +814,7 @@ pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
             .map(String::from)
             .filter(|_| ctx.info.namespaced)
     });
-    let filter = |o: &StoredObject| sel.is_empty() || sel.matches(&o.value);
+    let filter = |o: &StoredObject| sel.is_empty() || sel.matches_stored(o);
     let (rv, items, more) = ctx.app.store.list(
         &ctx.gr(),
         ns.as_deref(),
@@ -820,10 +829,10 @@ pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
             .map(|o| {
                 let t = ContinueToken {
                     rv,
-                    ns: meta_str(&o.value, "namespace")
+                    ns: meta_str(&o.head(), "namespace")
                         .unwrap_or_default()
                         .to_string(),
-                    name: meta_str(&o.value, "name").unwrap_or_default().to_string(),
+                    name: meta_str(&o.head(), "name").unwrap_or_default().to_string(),
                 };
                 base64::engine::general_purpose::URL_SAFE_NO_PAD
                     .encode(serde_json::to_vec(&t).unwrap_or_default())
@@ -960,7 +969,7 @@ async fn commit_update(
     rep: Representation,
     scope: Scope,
 ) -> Result<Response, UpdateError> {
-    let old = &existing.value;
+    let old = &existing.value();
     let warnings = if scope == Scope::Main || ctx.info.is_custom() {
         admit(ctx, &mut obj, Some(old), fv)?
     } else {
@@ -980,11 +989,7 @@ async fn commit_update(
         ));
     }
     if ctx.dry_run() {
-        let stored = StoredObject {
-            rv: existing.rv,
-            json: serde_json::to_string(&obj).unwrap_or_default().into(),
-            value: obj,
-        };
+        let stored = StoredObject::unstored(existing.rv, &obj);
         return Ok(object_response(
             StatusCode::OK,
             rep,
@@ -1012,9 +1017,9 @@ async fn commit_update(
     match ctx.app.store.write(op).await {
         Ok(out) => {
             let stored = out.object().clone();
-            after_write(ctx, &stored.value);
+            after_write(ctx, &stored);
             if let WriteOutcome::Deleted(_) = out {
-                after_delete(ctx, &stored.value);
+                after_delete(ctx, &stored.value());
             }
             Ok(with_warnings(
                 object_response(
@@ -1146,7 +1151,7 @@ pub async fn update(
     if want_rv.is_some_and(|r| r != existing.rv) {
         return Err(ctx.conflict(name).into());
     }
-    let merged = merge_update(&ctx, scope, &existing.value, obj);
+    let merged = merge_update(&ctx, scope, &existing.value(), obj);
     match commit_update(&ctx, name, &existing, merged, fv, rep, scope).await {
         Ok(r) => Ok(r),
         Err(UpdateError::Conflict) => Err(ctx.conflict(name).into()),
@@ -1237,7 +1242,7 @@ pub async fn patch(
             }
             return Err(ctx.not_found(name).into());
         };
-        let current = existing.value.clone();
+        let current = existing.value();
         let patched = match pt {
             PatchType::Json => patch::apply_json_patch(&current, body)?,
             PatchType::Merge => patch::apply_merge_patch(&current, body)?,
@@ -1372,7 +1377,8 @@ pub async fn delete_object(
             .store
             .get(&ctx.gr(), &ctx.ns(), name)
             .ok_or_else(|| ctx.not_found(name))?;
-        let uid = meta_str(&existing.value, "uid").unwrap_or_default();
+        let head = existing.head();
+        let uid = meta_str(&head, "uid").unwrap_or_default();
         if let Some(want) = &opts.precondition_uid
             && want != uid
         {
@@ -1398,7 +1404,7 @@ pub async fn delete_object(
                 ),
             ));
         }
-        let mut obj = existing.value.clone();
+        let mut obj = existing.value();
         let mut fins = finalizers(&obj);
         match opts.propagation.as_deref() {
             Some("Orphan") if !fins.iter().any(|f| f == "orphan") => fins.push("orphan".into()),
@@ -1447,7 +1453,7 @@ pub async fn delete_object(
         };
         match ctx.app.store.write(op).await {
             Ok(WriteOutcome::Deleted(o)) => {
-                after_delete(ctx, &o.value);
+                after_delete(ctx, &o.value());
                 return Ok(Deletion::Deleted(o));
             }
             Ok(WriteOutcome::Put { object, .. }) => {
@@ -1490,7 +1496,8 @@ pub async fn delete(ctx: Ctx, name: &str, body: &[u8]) -> Result<Response, ApiEr
                     ctx.include(),
                 ))
             } else {
-                let uid = meta_str(&o.value, "uid").unwrap_or_default();
+                let head = o.head();
+                let uid = meta_str(&head, "uid").unwrap_or_default();
                 Ok(super::response::json_response(
                     StatusCode::OK,
                     &success_status(&ctx.info.group, &ctx.info.resource, name, uid),
@@ -1505,14 +1512,14 @@ pub async fn delete_collection(ctx: Ctx, body: &[u8]) -> Result<Response, ApiErr
     let rep = ctx.rep(LIST_REPRESENTATIONS)?;
     let opts = DeleteOptions::parse(&ctx, body)?;
     let sel = Selectors::parse(&ctx)?;
-    let filter = |o: &StoredObject| sel.matches(&o.value);
+    let filter = |o: &StoredObject| sel.matches_stored(o);
     let (_, items, _) = ctx
         .app
         .store
         .list(&ctx.gr(), ctx.namespace.as_deref(), None, 0, &filter);
     let mut out = Vec::new();
     for item in items {
-        let name = meta_str(&item.value, "name")
+        let name = meta_str(&item.head(), "name")
             .unwrap_or_default()
             .to_string();
         match delete_object(&ctx, &name, &opts).await {

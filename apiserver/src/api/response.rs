@@ -53,10 +53,10 @@ impl IntoResponse for ApiError {
 
 /// The JSON of a stored object as served at `api_version` (CRD versions share storage).
 pub fn object_json(obj: &StoredObject, api_version: &str) -> Arc<str> {
-    if obj.value.get("apiVersion").and_then(Value::as_str) == Some(api_version) {
+    if obj.api_version() == api_version {
         return obj.json.clone();
     }
-    let mut v = obj.value.clone();
+    let mut v = obj.value();
     if let Some(m) = v.as_object_mut() {
         m.insert("apiVersion".into(), Value::String(api_version.into()));
     }
@@ -65,7 +65,7 @@ pub fn object_json(obj: &StoredObject, api_version: &str) -> Arc<str> {
 
 /// The parsed object as served at `api_version`.
 pub fn object_value(obj: &StoredObject, api_version: &str) -> Value {
-    let mut v = obj.value.clone();
+    let mut v = obj.value();
     if let Some(m) = v.as_object_mut() {
         m.insert("apiVersion".into(), Value::String(api_version.into()));
     }
@@ -103,7 +103,7 @@ pub fn object_response(
             bytes_response(
                 code,
                 Representation::PartialObjectMetadata.content_type(),
-                serde_json::to_vec(&partial_object_metadata(&obj.value)).unwrap_or_default(),
+                serde_json::to_vec(&partial_object_metadata(&obj.head())).unwrap_or_default(),
             )
         }
         Representation::Table { v1beta1 } => {
@@ -221,7 +221,7 @@ pub fn list_response(
         Representation::PartialObjectMetadata | Representation::PartialObjectMetadataList => {
             let items: Vec<Value> = objects
                 .iter()
-                .map(|o| partial_object_metadata(&o.value))
+                .map(|o| partial_object_metadata(&o.head()))
                 .collect();
             let v = serde_json::json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": items});
             bytes_response(

@@ -44,7 +44,7 @@ impl Encoder {
                 event_line(kind, &t)
             }
             Representation::PartialObjectMetadata | Representation::PartialObjectMetadataList => {
-                event_line(kind, &partial_object_metadata(&obj.value))
+                event_line(kind, &partial_object_metadata(&obj.head()))
             }
             _ => event_line_raw(kind, &object_json(obj, &self.api_version)),
         }
@@ -66,12 +66,12 @@ fn event_in_scope(ctx: &Ctx, ev: &Event) -> bool {
 
 /// What a change looks like through a selector.
 fn translate(sel: &Selectors, ev: &Event) -> Option<EventType> {
-    let now = sel.matches(&ev.object.value);
+    let now = sel.matches_stored(&ev.object);
     match ev.kind {
         EventType::Added => now.then_some(EventType::Added),
         EventType::Deleted => now.then_some(EventType::Deleted),
         _ => {
-            let before = ev.prev.as_ref().is_some_and(|p| sel.matches(&p.value));
+            let before = ev.prev.as_ref().is_some_and(|p| sel.matches_stored(p));
             match (before, now) {
                 (true, true) => Some(EventType::Modified),
                 (false, true) => Some(EventType::Added),
@@ -138,7 +138,7 @@ pub async fn watch(ctx: Ctx) -> Result<Response, ApiError> {
                 .app
                 .store
                 .watch_with_snapshot(&ctx.info.gr(), ctx.namespace.as_deref());
-            for o in objs.iter().filter(|o| sel.matches(&o.value)) {
+            for o in objs.iter().filter(|o| sel.matches_stored(o)) {
                 initial.push(enc.line(EventType::Added, o));
             }
             if send_initial && bookmarks {

@@ -35,12 +35,32 @@ impl GroupResource {
 /// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
 pub type NsName = (String, String);
 
-/// One stored object: its parsed form and its serialized form (served as-is on the hot path).
+/// One stored object: its serialized form (served as-is on the hot path) and nothing parsed
+/// but its `apiVersion`. A parsed `Value` weighs several times its JSON (and every version the
+/// watch history holds would carry one), so readers parse what they need:
+/// [`StoredObject::head`] for metadata, [`StoredObject::value`] for the whole object.
 #[derive(Debug)]
 pub struct StoredObject {
     pub rv: u64,
-    pub value: Value,
+    api_version: Box<str>,
     pub json: Arc<str>,
+}
+
+/// The fields [`StoredObject::head`] parses; the rest of the object is skipped.
+#[derive(serde::Deserialize)]
+struct HeadFields {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<Value>,
+    kind: Option<Value>,
+    metadata: Option<Value>,
+}
+
+fn api_version_of(value: &Value) -> Box<str> {
+    value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .into()
 }
 
 impl StoredObject {
@@ -48,17 +68,54 @@ impl StoredObject {
         if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
         }
-        let json: Arc<str> = serde_json::to_string(&value).unwrap_or_default().into();
-        Self { rv, value, json }
+        Self::unstored(rv, &value)
     }
 
     fn from_json(rv: u64, json: &str) -> Option<Self> {
         let value: Value = serde_json::from_str(json).ok()?;
         Some(Self {
             rv,
-            value,
+            api_version: api_version_of(&value),
             json: json.into(),
         })
+    }
+
+    /// An object as it would be stored, not stamped (a dry run's answer).
+    pub fn unstored(rv: u64, value: &Value) -> Self {
+        Self {
+            rv,
+            api_version: api_version_of(value),
+            json: serde_json::to_string(value).unwrap_or_default().into(),
+        }
+    }
+
+    /// The stored `apiVersion`.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// `apiVersion`, `kind` and `metadata`, parsed from the stored JSON (the rest of the
+    /// object is absent).
+    pub fn head(&self) -> Value {
+        let mut head = serde_json::Map::new();
+        // The JSON was written by `unstored` or checked by `from_json`: it always parses.
+        if let Ok(h) = serde_json::from_str::<HeadFields>(&self.json) {
+            for (k, v) in [
+                ("apiVersion", h.api_version),
+                ("kind", h.kind),
+                ("metadata", h.metadata),
+            ] {
+                if let Some(v) = v {
+                    head.insert(k.to_string(), v);
+                }
+            }
+        }
+        Value::Object(head)
+    }
+
+    /// The whole object, parsed from its stored JSON.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or_else(|_| self.head())
     }
 }
 
@@ -172,6 +229,8 @@ struct Request {
 struct State {
     objects: HashMap<GroupResource, BTreeMap<NsName, Arc<StoredObject>>>,
     ring: VecDeque<Arc<Event>>,
+    /// Serialized bytes of the objects the ring's events carry (their memory, roughly).
+    ring_bytes: usize,
     current_rv: u64,
     /// Every event with rv > `compacted_rv` is in the ring.
     compacted_rv: u64,
@@ -197,9 +256,46 @@ pub struct TooOld {
 
 const MAX_BATCH: usize = 512;
 
+/// Events buffered per subscriber; one that falls further behind is cut off and resumes from
+/// the history. The channel keeps its last `EVENT_BUFFER` events (and the object versions they
+/// carry) alive, so it stays well below what the history holds.
+const EVENT_BUFFER: usize = 4_096;
+
+/// How much watch history the store keeps: at most `events` events whose objects weigh at
+/// most `bytes` (serialized) in all. The newest event is always kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryLimit {
+    pub events: usize,
+    pub bytes: usize,
+}
+
+impl HistoryLimit {
+    /// A limit by count only.
+    pub fn events(events: usize) -> Self {
+        Self {
+            events,
+            bytes: usize::MAX,
+        }
+    }
+}
+
+/// What one event in the ring costs, in serialized bytes of the object it carries.
+fn event_weight(ev: &Event) -> usize {
+    ev.object.json.len()
+}
+
 impl Store {
-    /// Load everything from the backend and start the writer thread.
-    pub fn open(mut backend: impl Backend, ring_capacity: usize) -> Result<Self, StoreError> {
+    /// Load everything from the backend and start the writer thread, keeping the last
+    /// `ring_capacity` events for watch resumption.
+    pub fn open(backend: impl Backend, ring_capacity: usize) -> Result<Self, StoreError> {
+        Self::open_with_history(backend, HistoryLimit::events(ring_capacity))
+    }
+
+    /// [`Store::open`] with the watch history bounded by count and by bytes.
+    pub fn open_with_history(
+        mut backend: impl Backend,
+        history: HistoryLimit,
+    ) -> Result<Self, StoreError> {
         let (rv, rows) = backend.load()?;
         let mut state = State {
             current_rv: rv,
@@ -217,7 +313,7 @@ impl Store {
         }
         let state = Arc::new(RwLock::new(state));
         let (tx, rx) = std::sync::mpsc::channel::<Request>();
-        let (events, _) = broadcast::channel(16_384);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
         let writer_state = state.clone();
         let writer_events = events.clone();
         std::thread::Builder::new()
@@ -228,7 +324,10 @@ impl Store {
                     rx,
                     writer_state,
                     writer_events,
-                    ring_capacity.max(1),
+                    HistoryLimit {
+                        events: history.events.max(1),
+                        bytes: history.bytes,
+                    },
                 )
             })
             .map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -371,7 +470,7 @@ fn writer_loop(
     rx: std::sync::mpsc::Receiver<Request>,
     state: Arc<RwLock<State>>,
     events: broadcast::Sender<Arc<Event>>,
-    ring_capacity: usize,
+    history: HistoryLimit,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -440,10 +539,7 @@ fn writer_loop(
                         )
                     }
                     Action::Delete => {
-                        let last = current
-                            .as_ref()
-                            .map(|c| c.value.clone())
-                            .unwrap_or(Value::Null);
+                        let last = current.as_ref().map(|c| c.value()).unwrap_or(Value::Null);
                         let obj = Arc::new(StoredObject::new(rv, last));
                         (WriteOutcome::Deleted(obj.clone()), EventType::Deleted, obj)
                     }
@@ -493,10 +589,15 @@ fn writer_loop(
                 }
             }
             for ev in &new_events {
+                st.ring_bytes += event_weight(ev);
                 st.ring.push_back(ev.clone());
             }
-            while st.ring.len() > ring_capacity {
+            // Old versions stay alive only as long as the history needs them.
+            while st.ring.len() > history.events
+                || (st.ring.len() > 1 && st.ring_bytes > history.bytes)
+            {
                 if let Some(old) = st.ring.pop_front() {
+                    st.ring_bytes -= event_weight(&old);
                     st.compacted_rv = old.rv;
                 }
             }
@@ -539,7 +640,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(a.object().rv, 1);
-        assert_eq!(a.object().value["metadata"]["resourceVersion"], "1");
+        assert_eq!(a.object().value()["metadata"]["resourceVersion"], "1");
+        assert_eq!(a.object().head()["metadata"]["resourceVersion"], "1");
         assert!(matches!(
             store.write(put("a", Precondition::MustNotExist)).await,
             Err(StoreError::AlreadyExists)
@@ -597,5 +699,46 @@ mod tests {
                 .get(&GroupResource::new("", "configmaps"), "default", "c")
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn history_is_bounded_by_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with_history(
+            SqliteBackend::open(&dir.path().join("db.sqlite")).unwrap(),
+            HistoryLimit {
+                events: 100,
+                bytes: 1,
+            },
+        )
+        .unwrap();
+        for name in ["a", "b", "c"] {
+            store.write(put(name, Precondition::None)).await.unwrap();
+        }
+        // Every object outweighs the budget: only the newest event is kept.
+        let (_, backlog, _) = store.watch_from(2).unwrap();
+        assert_eq!(backlog.iter().map(|e| e.rv).collect::<Vec<_>>(), vec![3]);
+        let too_old = store.watch_from(1).err().unwrap();
+        assert_eq!((too_old.requested, too_old.oldest), (1, 3));
+
+        let one = put("x", Precondition::None);
+        let Action::Put(v) = &one.action else {
+            unreachable!()
+        };
+        let size = serde_json::to_string(v).unwrap().len() + r#","resourceVersion":"10""#.len();
+        let store = Store::open_with_history(
+            SqliteBackend::open(&dir.path().join("db2.sqlite")).unwrap(),
+            HistoryLimit {
+                events: 100,
+                bytes: 2 * size,
+            },
+        )
+        .unwrap();
+        for name in ["a", "b", "c", "d"] {
+            store.write(put(name, Precondition::None)).await.unwrap();
+        }
+        let (_, backlog, _) = store.watch_from(2).unwrap();
+        assert_eq!(backlog.iter().map(|e| e.rv).collect::<Vec<_>>(), vec![3, 4]);
+        assert!(store.watch_from(1).is_err());
     }
 }

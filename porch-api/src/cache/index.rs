@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use porch_crds::config::v1alpha1::{PackageRev, Repository};
 use porch_crds::labels::{
     LATEST_REVISION_LABEL, LATEST_REVISION_VALUE, V1ALPHA2_MIGRATION_ANNOTATION,
@@ -98,13 +99,43 @@ pub struct Expired {
     pub oldest: u64,
 }
 
+/// What the index keeps of one stored PackageRev: the PackageRev itself is not kept, only its
+/// served view without the latest label (built once, and shared with `views` by every revision
+/// that is not its package's latest) and what grouping and ordering read.
+#[derive(Debug)]
+struct Member {
+    group: PackageGroup,
+    revision: i64,
+    published: bool,
+    /// The PackageRev's own creationTimestamp, resourceVersion and uid.
+    meta: ObjectMeta,
+    base: Arc<ServedRevision>,
+}
+
+impl Member {
+    fn new(rev: &PackageRev) -> Self {
+        Self {
+            group: group_of(rev),
+            revision: rev.spec.revision,
+            published: rev.spec.lifecycle.is_published(),
+            meta: ObjectMeta {
+                creation_timestamp: rev.metadata.creation_timestamp.clone(),
+                resource_version: rev.metadata.resource_version.clone(),
+                uid: rev.metadata.uid.clone(),
+                ..ObjectMeta::default()
+            },
+            base: Arc::new(ServedRevision::new(rev.to_package_revision())),
+        }
+    }
+}
+
 /// The index. Not thread-safe by itself; [`super::CrCache`] wraps it in a lock.
 ///
 /// Revisions are indexed by package so a change recomputes only its package; served views are
 /// kept in list order so a list is a range scan, never a sort.
 #[derive(Debug)]
 pub struct CacheIndex {
-    revs: HashMap<ObjectKey, PackageRev>,
+    revs: HashMap<ObjectKey, Member>,
     /// The stored revisions of each package.
     members: HashMap<PackageGroup, BTreeSet<ObjectKey>>,
     repos: BTreeMap<ObjectKey, Repository>,
@@ -166,9 +197,12 @@ impl CacheIndex {
         self.repos.get(&(namespace.to_owned(), name.to_owned()))
     }
 
-    /// The stored PackageRev of a revision.
-    pub fn package_rev(&self, namespace: &str, name: &str) -> Option<&PackageRev> {
-        self.revs.get(&(namespace.to_owned(), name.to_owned()))
+    /// The metadata the stored PackageRev of a revision was created with: its
+    /// `creationTimestamp`, `resourceVersion` and `uid` (the rest is not kept).
+    pub fn package_rev_meta(&self, namespace: &str, name: &str) -> Option<&ObjectMeta> {
+        self.revs
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .map(|m| &m.meta)
     }
 
     /// The served view of one revision.
@@ -225,11 +259,12 @@ impl CacheIndex {
     /// Adds or replaces a PackageRev.
     pub fn apply_package_rev(&mut self, rev: PackageRev) -> Vec<Change> {
         let key = key_of(&rev.metadata);
-        let group = group_of(&rev);
+        let member = Member::new(&rev);
+        let group = member.group.clone();
         let mut groups = BTreeSet::from([group.clone()]);
         self.members.entry(group).or_default().insert(key.clone());
-        if let Some(old) = self.revs.insert(key.clone(), rev) {
-            let old_group = group_of(&old);
+        if let Some(old) = self.revs.insert(key.clone(), member) {
+            let old_group = old.group;
             if !groups.contains(&old_group) {
                 self.remove_member(&old_group, &key);
                 groups.insert(old_group);
@@ -243,7 +278,7 @@ impl CacheIndex {
         let key = (namespace.to_owned(), name.to_owned());
         match self.revs.remove(&key) {
             Some(old) => {
-                let group = group_of(&old);
+                let group = old.group;
                 self.remove_member(&group, &key);
                 self.recompute(BTreeSet::from([group]))
             }
@@ -258,11 +293,12 @@ impl CacheIndex {
         self.members.clear();
         for rev in revs {
             let key = key_of(&rev.metadata);
+            let member = Member::new(&rev);
             self.members
-                .entry(group_of(&rev))
+                .entry(member.group.clone())
                 .or_default()
                 .insert(key.clone());
-            self.revs.insert(key, rev);
+            self.revs.insert(key, member);
         }
         groups.extend(self.members.keys().cloned());
         self.recompute(groups)
@@ -359,16 +395,17 @@ impl CacheIndex {
         for group in groups {
             let (ns, repo, _) = &group;
             let visible = self.repo_visible(ns, repo);
-            let mut fresh: BTreeMap<ObjectKey, PackageRevision> = BTreeMap::new();
+            let mut fresh: BTreeMap<ObjectKey, Arc<ServedRevision>> = BTreeMap::new();
+            let mut latest = None;
             if visible && let Some(keys) = self.members.get(&group) {
-                let members: Vec<(&ObjectKey, &PackageRev)> = keys
+                let members: Vec<(&ObjectKey, &Member)> = keys
                     .iter()
-                    .filter_map(|k| self.revs.get(k).map(|r| (k, r)))
+                    .filter_map(|k| self.revs.get(k).map(|m| (k, m)))
                     .collect();
-                let latest = latest_of(members.iter().map(|(_, r)| *r));
-                for (key, rev) in members {
-                    let mut view = rev.to_package_revision();
-                    if latest.as_ref() == Some(key) {
+                latest = latest_of(members.iter().map(|(k, m)| (*k, *m)));
+                for (key, member) in members {
+                    let view = if latest.as_ref() == Some(key) {
+                        let mut view = member.base.object().clone();
                         view.metadata
                             .labels
                             .get_or_insert_with(BTreeMap::new)
@@ -376,7 +413,10 @@ impl CacheIndex {
                                 LATEST_REVISION_LABEL.to_owned(),
                                 LATEST_REVISION_VALUE.to_owned(),
                             );
-                    }
+                        Arc::new(ServedRevision::new(view))
+                    } else {
+                        member.base.clone()
+                    };
                     fresh.insert(key.clone(), view);
                 }
             }
@@ -392,9 +432,9 @@ impl CacheIndex {
             for key in stale {
                 // A revision that moved to another (visible) package is re-served by that
                 // package's pass.
-                let moved = self.revs.get(&key).is_some_and(|r| {
-                    let g = group_of(r);
-                    g != group && self.repo_visible(&g.0, &g.1)
+                let moved = self.revs.get(&key).is_some_and(|m| {
+                    let g = &m.group;
+                    *g != group && self.repo_visible(&g.0, &g.1)
                 });
                 if moved {
                     continue;
@@ -405,7 +445,18 @@ impl CacheIndex {
             }
             for (key, view) in fresh {
                 let previous = match self.views.get(&key) {
-                    Some((_, old)) if *old.object() == view => continue,
+                    Some((_, old)) if Arc::ptr_eq(old, &view) => continue,
+                    Some((_, old)) if old.object() == view.object() => {
+                        // Unchanged: keep serving the old view (and its serialisations), and
+                        // share it as the base again rather than hold two equal copies.
+                        let old = old.clone();
+                        if latest.as_ref() != Some(&key)
+                            && let Some(m) = self.revs.get_mut(&key)
+                        {
+                            m.base = old;
+                        }
+                        continue;
+                    }
                     Some((_, old)) => Some(old.clone()),
                     None => None,
                 };
@@ -414,7 +465,6 @@ impl CacheIndex {
                 } else {
                     ChangeKind::Added
                 };
-                let view = Arc::new(ServedRevision::new(view));
                 self.insert_view(key, view.clone());
                 changes.push(self.stamp(kind, view, previous));
             }
@@ -446,12 +496,12 @@ impl CacheIndex {
 }
 
 /// The latest revision of one package (`revision::latest_per_package`, grouped by full path).
-fn latest_of<'a>(revs: impl Iterator<Item = &'a PackageRev>) -> Option<ObjectKey> {
-    let candidates = revs.map(|r| LatestCandidate {
+fn latest_of<'a>(revs: impl Iterator<Item = (&'a ObjectKey, &'a Member)>) -> Option<ObjectKey> {
+    let candidates = revs.map(|(key, m)| LatestCandidate {
         package: (),
-        revision: r.spec.revision,
-        published: r.spec.lifecycle.is_published(),
-        id: key_of(&r.metadata),
+        revision: m.revision,
+        published: m.published,
+        id: key.clone(),
     });
     latest_per_package(candidates)
         .into_values()

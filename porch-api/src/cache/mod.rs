@@ -143,10 +143,10 @@ impl CrCache {
         let mut rev = PackageRev::from_package_revision(pr, &commit);
         {
             let index = self.read();
-            if let Some(old) = index.package_rev(&ns, &name) {
-                rev.metadata.creation_timestamp = old.metadata.creation_timestamp.clone();
-                rev.metadata.resource_version = old.metadata.resource_version.clone();
-                rev.metadata.uid = old.metadata.uid.clone();
+            if let Some(old) = index.package_rev_meta(&ns, &name) {
+                rev.metadata.creation_timestamp = old.creation_timestamp.clone();
+                rev.metadata.resource_version = old.resource_version.clone();
+                rev.metadata.uid = old.uid.clone();
             }
         }
         if rev.metadata.creation_timestamp.is_none() {
