@@ -329,7 +329,7 @@ fn details_from_memo(
 }
 
 /// The per-revision walks (`GitRepository::revision_details`), for what the memo cannot order.
-fn details_by_walk(
+pub(crate) fn details_by_walk(
     repo: &gix::Repository,
     commit: ObjectId,
     rev: &PackageRevision,

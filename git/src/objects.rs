@@ -94,8 +94,13 @@ pub(crate) fn subtree(
 
 /// Whether `tree` has a regular file `Kptfile` at `path` (i.e. a package lives there).
 pub(crate) fn has_kptfile(repo: &gix::Repository, tree: ObjectId, path: &str) -> ObjResult<bool> {
+    Ok(kptfile_blob(repo, tree, path)?.is_some())
+}
+
+/// The blob of the regular file `Kptfile` in the directory `path` of `tree`.
+fn kptfile_blob(repo: &gix::Repository, tree: ObjectId, path: &str) -> ObjResult<Option<ObjectId>> {
     let Some(dir) = subtree(repo, tree, path)? else {
-        return Ok(false);
+        return Ok(None);
     };
     let t = repo
         .find_tree(dir)
@@ -106,7 +111,8 @@ pub(crate) fn has_kptfile(repo: &gix::Repository, tree: ObjectId, path: &str) ->
     Ok(decoded
         .entries
         .iter()
-        .any(|e| e.filename == "Kptfile" && e.mode.is_blob()))
+        .find(|e| e.filename == "Kptfile" && e.mode.is_blob())
+        .map(|e| e.oid.to_owned()))
 }
 
 /// Discovers packages below `directory` in `tree`: a directory with a regular
@@ -409,24 +415,11 @@ pub(crate) fn kptfile_text(
     tree: ObjectId,
     full_path: &str,
 ) -> ObjResult<Option<String>> {
-    let Some(dir) = subtree(repo, tree, full_path)? else {
-        return Ok(None);
-    };
-    let t = repo
-        .find_tree(dir)
-        .map_err(|e| msg(&format!("cannot read tree {dir}"), &e))?;
-    let decoded = t
-        .decode()
-        .map_err(|e| msg(&format!("cannot decode tree {dir}"), &e))?;
-    let Some(entry) = decoded
-        .entries
-        .iter()
-        .find(|e| e.filename == "Kptfile" && e.mode.is_blob())
-    else {
+    let Some(oid) = kptfile_blob(repo, tree, full_path)? else {
         return Ok(None);
     };
     let blob = repo
-        .find_blob(entry.oid.to_owned())
+        .find_blob(oid)
         .map_err(|e| msg("cannot read Kptfile", &e))?;
     Ok(Some(String::from_utf8_lossy(&blob.data).into_owned()))
 }

@@ -250,25 +250,8 @@ impl GitRepository {
         let commit = self.parse_id(&rev.commit)?;
         let rev = rev.clone();
         self.with_repo(move |repo, url| {
-            let wrap = |m: String| GitError::other(url, m);
-            let tasks = objects::load_tasks(repo, commit, &rev.full_path, &rev.key.workspace)
-                .map_err(wrap)?;
-            let (published_by, published_at) = if rev.key.revision == -1 {
-                match objects::latest_package_commit(repo, commit, &rev.full_path).map_err(wrap)? {
-                    Some((c, _)) => {
-                        let (email, time, _) = objects::commit_info(repo, c).map_err(wrap)?;
-                        (Some(email), Some(time))
-                    }
-                    None => (None, None),
-                }
-            } else {
-                (rev.published_by.clone(), rev.published_at)
-            };
-            Ok(RevisionDetails {
-                tasks,
-                published_by,
-                published_at,
-            })
+            crate::discovery::details_by_walk(repo, commit, &rev)
+                .map_err(|m| GitError::other(url, m))
         })
         .await
     }
