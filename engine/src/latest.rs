@@ -1,6 +1,8 @@
 //! Revision numbers, the latest marker and list order (porch-api.md §1.9, §1.16).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use porch_crds::revision::{LatestCandidate, latest_per_package};
 
 use crate::model::PackageRevision;
 use crate::record::RevisionRecord;
@@ -31,17 +33,16 @@ pub fn next_revision(records: &[RevisionRecord], repository: &str, package_name:
 /// `a/pkg` and `b/pkg` in one repository compete for one marker. That is a bug: we group by
 /// repository and full package path.
 pub fn latest_revision_names(records: &[RevisionRecord]) -> BTreeSet<String> {
-    let mut best: HashMap<(&str, &str), &RevisionRecord> = HashMap::new();
-    for r in records.iter().filter(|r| r.is_numbered_publication()) {
-        let key = (r.repository.as_str(), r.package_name.as_str());
-        match best.get(&key) {
-            Some(current) if current.revision >= r.revision => {}
-            _ => {
-                best.insert(key, r);
-            }
-        }
-    }
-    best.values().map(|r| r.name()).collect()
+    let candidates = records.iter().map(|r| LatestCandidate {
+        package: (r.repository.as_str(), r.package_name.as_str()),
+        revision: r.revision,
+        published: r.is_numbered_publication(),
+        id: r.name(),
+    });
+    latest_per_package(candidates)
+        .into_values()
+        .map(|(_, name)| name)
+        .collect()
 }
 
 /// Names whose latest marker differs between two revision lists (before and after a change), so

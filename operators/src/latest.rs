@@ -7,10 +7,10 @@
 //! CR cache groups by the leaf name only, so `a/pkg` and `b/pkg` in one repository compete
 //! for one marker: a bug we do not copy.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use porch_crds::porch::v1alpha1::PackageRevisionLifecycle;
-use porch_crds::revision::PLACEHOLDER_REVISION;
+use porch_crds::revision::{LatestCandidate, PLACEHOLDER_REVISION, latest_per_package};
 
 /// What the latest computation needs to know about one revision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,24 +25,21 @@ pub struct RevisionKey<'a> {
 
 /// Whether a revision can carry the latest marker at all.
 pub fn is_latest_candidate(revision: i64, lifecycle: &PackageRevisionLifecycle) -> bool {
-    revision >= 1 && lifecycle.is_published()
+    porch_crds::revision::is_latest_candidate(revision, lifecycle.is_published())
 }
 
 /// The names of the latest revision of every package among `revisions`. Ties (two objects
 /// with the same package path and revision, which git cannot produce) go to the smaller
 /// name so the answer is deterministic.
 pub fn latest_names<'a>(revisions: impl IntoIterator<Item = RevisionKey<'a>>) -> BTreeSet<String> {
-    let mut best: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
-    for r in revisions {
-        if !is_latest_candidate(r.revision, r.lifecycle) {
-            continue;
-        }
-        let entry = best.entry(r.package_path).or_insert((r.revision, r.name));
-        if r.revision > entry.0 || (r.revision == entry.0 && r.name < entry.1) {
-            *entry = (r.revision, r.name);
-        }
-    }
-    best.into_values()
+    let candidates = revisions.into_iter().map(|r| LatestCandidate {
+        package: r.package_path,
+        revision: r.revision,
+        published: r.lifecycle.is_published(),
+        id: r.name,
+    });
+    latest_per_package(candidates)
+        .into_values()
         .map(|(_, name)| name.to_string())
         .collect()
 }
