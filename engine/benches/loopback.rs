@@ -16,15 +16,14 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use porch_engine::adapters::git::{StaticCredentials, StaticRepositories};
 use porch_engine::adapters::{BackendOptions, FetchPolicy, GitBackend, GitRepoSpec, KptOps};
-use porch_engine::backend::{BackendError, MetadataStore};
+use porch_engine::model::Task;
 use porch_engine::model::{EditTask, InitTask, PackageRevision, RepositoryInfo, RequestUser};
-use porch_engine::model::{StoredMeta, Task};
 use porch_engine::selectors::FieldFilter;
+use porch_engine::testing::InMemoryMetadata;
 use porch_engine::{Engine, EngineOptions, Scope, UpdateKind};
 use porch_git::Credentials;
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions};
@@ -34,30 +33,8 @@ const SECRET: &str = "git-auth";
 const USER: &str = "porch";
 const PASSWORD: &str = "s3cret";
 
-#[derive(Default)]
-struct Meta(Mutex<HashMap<(String, String), StoredMeta>>);
-
-impl MetadataStore for Meta {
-    async fn get(&self, ns: &str, name: &str) -> Result<Option<StoredMeta>, BackendError> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap()
-            .get(&(ns.into(), name.into()))
-            .cloned())
-    }
-    async fn put(&self, ns: &str, name: &str, meta: StoredMeta) -> Result<(), BackendError> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert((ns.into(), name.into()), meta);
-        Ok(())
-    }
-    async fn delete(&self, ns: &str, name: &str) -> Result<(), BackendError> {
-        self.0.lock().unwrap().remove(&(ns.into(), name.into()));
-        Ok(())
-    }
-}
+/// Metadata kept in memory (the kube store is tested against a scripted API server).
+type Meta = InMemoryMetadata;
 
 type BenchEngine = Engine<GitBackend<StaticRepositories, StaticCredentials>, Meta, KptOps>;
 

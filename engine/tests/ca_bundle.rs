@@ -4,14 +4,12 @@
 //! reads (gix) and pushes (git CLI); without it the certificate is refused; with it and no such
 //! Secret the error names the Secret.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use porch_engine::adapters::git::{StaticCredentials, StaticRepositories};
 use porch_engine::adapters::{BackendOptions, GitBackend, GitRepoSpec, KptOps};
-use porch_engine::backend::{BackendError, MetadataStore, RepositoryBackend};
+use porch_engine::backend::{BackendError, RepositoryBackend};
 use porch_engine::model::Task;
-use porch_engine::model::{InitTask, PackageRevision, RepositoryInfo, RequestUser, StoredMeta};
+use porch_engine::model::{InitTask, PackageRevision, RepositoryInfo, RequestUser};
+use porch_engine::testing::InMemoryMetadata;
 use porch_engine::{Engine, EngineOptions, Scope, UpdateKind};
 use porch_git::Credentials;
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions, ServerTls};
@@ -24,30 +22,8 @@ const NS: &str = "secure-ns";
 const SECRET: &str = "git-auth";
 const CA_SECRET: &str = "secure-ns-ca-bundle";
 
-#[derive(Default)]
-struct Meta(Mutex<HashMap<(String, String), StoredMeta>>);
-
-impl MetadataStore for Meta {
-    async fn get(&self, ns: &str, name: &str) -> Result<Option<StoredMeta>, BackendError> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap()
-            .get(&(ns.into(), name.into()))
-            .cloned())
-    }
-    async fn put(&self, ns: &str, name: &str, meta: StoredMeta) -> Result<(), BackendError> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert((ns.into(), name.into()), meta);
-        Ok(())
-    }
-    async fn delete(&self, ns: &str, name: &str) -> Result<(), BackendError> {
-        self.0.lock().unwrap().remove(&(ns.into(), name.into()));
-        Ok(())
-    }
-}
+/// Metadata kept in memory (the kube store is tested against a scripted API server).
+type Meta = InMemoryMetadata;
 
 type TestEngine = Engine<GitBackend<StaticRepositories, StaticCredentials>, Meta, KptOps>;
 

@@ -4,19 +4,17 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use porch_engine::adapters::git::{StaticCredentials, StaticRepositories};
 use porch_engine::adapters::{BackendOptions, FetchPolicy, GitBackend, GitRepoSpec, KptOps};
-use porch_engine::backend::{
-    BackendError, CommitTask, DraftCommit, MetadataStore, RepositoryBackend,
-};
+use porch_engine::backend::{BackendError, CommitTask, DraftCommit, RepositoryBackend};
 use porch_engine::model::{
-    CloneTask, EditTask, GitPackage, InitTask, PackageRevision, RepositoryInfo, RequestUser,
-    StoredMeta, Task, UpstreamPackage,
+    CloneTask, EditTask, GitPackage, InitTask, PackageRevision, RepositoryInfo, RequestUser, Task,
+    UpstreamPackage,
 };
 use porch_engine::selectors::FieldFilter;
+use porch_engine::testing::InMemoryMetadata;
 use porch_engine::{Engine, EngineError, EngineOptions, ResourcesUpdate, Scope, UpdateKind};
 use porch_git::Credentials;
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions};
@@ -25,30 +23,7 @@ const NS: &str = "ns";
 const SECRET: &str = "git-auth";
 
 /// Metadata kept in memory (the kube store is tested against a scripted API server).
-#[derive(Default)]
-struct Meta(Mutex<HashMap<(String, String), StoredMeta>>);
-
-impl MetadataStore for Meta {
-    async fn get(&self, ns: &str, name: &str) -> Result<Option<StoredMeta>, BackendError> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap()
-            .get(&(ns.into(), name.into()))
-            .cloned())
-    }
-    async fn put(&self, ns: &str, name: &str, meta: StoredMeta) -> Result<(), BackendError> {
-        self.0
-            .lock()
-            .unwrap()
-            .insert((ns.into(), name.into()), meta);
-        Ok(())
-    }
-    async fn delete(&self, ns: &str, name: &str) -> Result<(), BackendError> {
-        self.0.lock().unwrap().remove(&(ns.into(), name.into()));
-        Ok(())
-    }
-}
+type Meta = InMemoryMetadata;
 
 type TestEngine = Engine<GitBackend<StaticRepositories, StaticCredentials>, Meta, KptOps>;
 
