@@ -422,41 +422,22 @@ impl GitRepository {
         &self,
         revs: &[PackageRevision],
     ) -> Result<Vec<RevisionDiscovery>> {
-        let url = self.url().to_string();
         let mut parsed = Vec::with_capacity(revs.len());
         for rev in revs {
-            let id = ObjectId::from_hex(rev.commit.as_bytes()).map_err(|e| {
-                GitError::invalid(&url, format!("invalid commit id {:?}: {e}", rev.commit))
-            })?;
-            parsed.push((id, rev.clone()));
+            parsed.push((self.parse_id(&rev.commit)?, rev.clone()));
         }
-        let cache = self.cache_dir().to_path_buf();
         let memo = self.commits.0.clone();
-        let u = url.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut repo = gix::open(&cache).map_err(|e| {
-                GitError::other(
-                    &u,
-                    format!(
-                        "cannot open cache {}: {}",
-                        cache.display(),
-                        crate::error::gix_chain(&e)
-                    ),
-                )
-            })?;
-            // Kptfile lookups revisit the same trees (the branch root for every tag).
-            repo.object_cache_size_if_unset(8 * 1024 * 1024);
+        self.with_repo(move |repo, url| {
             let mut graph = memo.lock().unwrap_or_else(|e| e.into_inner());
-            let result = discover_all(&repo, &mut graph, &parsed);
+            let result = discover_all(repo, &mut graph, &parsed);
             // A failed call keeps what it decoded: a commit enters the memo only after
             // all its ancestors.
             if graph.nodes.len() > MAX_MEMO_COMMITS {
                 *graph = CommitGraph::default();
             }
-            result.map_err(|m| GitError::other(&u, m))
+            result.map_err(|m| GitError::other(url, m))
         })
         .await
-        .map_err(|e| GitError::other(&url, format!("blocking task failed: {e}")))?
     }
 }
 

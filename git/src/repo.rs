@@ -711,7 +711,7 @@ impl GitRepository {
         Ok(computed)
     }
 
-    fn parse_id(&self, hex: &str) -> Result<ObjectId> {
+    pub(crate) fn parse_id(&self, hex: &str) -> Result<ObjectId> {
         ObjectId::from_hex(hex.as_bytes())
             .map_err(|e| GitError::invalid(self.url(), format!("invalid commit id {hex:?}: {e}")))
     }
@@ -728,7 +728,7 @@ impl GitRepository {
             .map_err(|e| GitError::other(&url, format!("blocking task failed: {e}")))?
     }
 
-    async fn with_repo<T, F>(&self, f: F) -> Result<T>
+    pub(crate) async fn with_repo<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&gix::Repository, &str) -> Result<T> + Send + 'static,
