@@ -5,8 +5,9 @@
 use crate::api::App;
 use crate::api::objects::{CRD_CLEANUP_FINALIZER, Ctx, DeleteOptions, delete_object};
 use crate::registry::{Registry, ResourceInfo};
-use crate::store::{Action, GroupResource, Precondition, StoredObject, WriteOp};
+use crate::store::{Action, Precondition, StoredObject, WriteOp};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,50 @@ fn judged_owner_uids(registry: &Registry, o: &Value) -> Vec<String> {
         })
         .filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from))
         .collect()
+}
+
+/// What a sweep first reads from every object, borrowing from its JSON: enough to tell the
+/// few objects it may act on from the many it only needs the uid of.
+#[derive(serde::Deserialize, Default)]
+struct Peek<'a> {
+    #[serde(borrow, default)]
+    metadata: PeekMeta<'a>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PeekMeta<'a> {
+    #[serde(borrow, default)]
+    uid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    owner_references: Vec<PeekOwner<'a>>,
+    #[serde(default)]
+    deletion_timestamp: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PeekOwner<'a> {
+    #[serde(borrow, default)]
+    api_version: Cow<'a, str>,
+    #[serde(borrow, default)]
+    kind: Cow<'a, str>,
+}
+
+impl Peek<'_> {
+    fn of(json: &str) -> Peek<'_> {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+
+    /// Being deleted, or owned by something this store holds.
+    fn may_need_work(&self, registry: &Registry) -> bool {
+        self.metadata.deletion_timestamp.is_some()
+            || self
+                .metadata
+                .owner_references
+                .iter()
+                .any(|r| registry.by_kind(&r.api_version, &r.kind).is_some())
+    }
 }
 
 fn owner_refs(o: &Value) -> impl Iterator<Item = &Value> {
@@ -59,13 +104,10 @@ pub async fn run(app: App) {
         loop {
             match events.recv().await {
                 Ok(ev) => {
+                    // Owner references to kinds served elsewhere (a PackageRev's
+                    // PackageRevision) are never judged: no sweep for those.
                     let relevant = ev.kind == porch_apimachinery::watch::EventType::Deleted
-                        || deleting(&ev.object.head())
-                        || ev
-                            .object
-                            .head()
-                            .pointer("/metadata/ownerReferences")
-                            .is_some();
+                        || Peek::of(&ev.object.json).may_need_work(&app2.registry);
                     if relevant {
                         app2.controllers.notify_one();
                     }
@@ -78,9 +120,12 @@ pub async fn run(app: App) {
         }
     });
     loop {
-        sweep(&app).await;
-        // Debounce bursts of changes into one sweep, and re-check periodically for pending work.
-        let _ = tokio::time::timeout(Duration::from_secs(5), nudge.notified()).await;
+        let busy = sweep(&app).await;
+        // Debounce bursts of changes into one sweep. Re-check soon while work is pending
+        // (objects being deleted); otherwise only a nudge, or the rare safety-net sweep,
+        // reads every object again.
+        let recheck = Duration::from_secs(if busy { 5 } else { 60 });
+        let _ = tokio::time::timeout(recheck, nudge.notified()).await;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -148,10 +193,14 @@ fn swept_fields(json: &str) -> Value {
     json!({ "metadata": meta })
 }
 
+/// Kinds whose spec a sweep reads: namespaces and CRDs.
+fn swept_whole(info: &ResourceInfo) -> bool {
+    (info.group.is_empty() && info.resource == "namespaces") || info.group == "apiextensions.k8s.io"
+}
+
 impl SweptObject {
     fn new(info: &ResourceInfo, stored: Arc<StoredObject>) -> Self {
-        let whole = (info.group.is_empty() && info.resource == "namespaces")
-            || info.group == "apiextensions.k8s.io";
+        let whole = swept_whole(info);
         let value = if whole {
             stored.value()
         } else {
@@ -272,24 +321,41 @@ fn remove_finalizer(v: &Value, f: &str) -> Value {
     v
 }
 
-async fn sweep(app: &App) {
-    let mut items = Vec::new();
-    let mut infos: HashMap<GroupResource, Arc<ResourceInfo>> = HashMap::new();
+/// One pass over every object; returns whether work is pending (objects being deleted).
+async fn sweep(app: &App) -> bool {
+    let mut resources = Vec::new();
     for gr in app.store.resources() {
-        let Some(info) = app.registry.lookup_any_version(&gr.group, &gr.resource) else {
-            continue;
-        };
-        infos.insert(gr.clone(), info.clone());
-        let (_, objs, _) = app.store.list(&gr, None, None, 0, &|_| true);
-        items.extend(objs.into_iter().map(|obj| Item {
-            info: info.clone(),
-            obj: SweptObject::new(&info, obj),
-        }));
+        if let Some(info) = app.registry.lookup_any_version(&gr.group, &gr.resource) {
+            resources.push((gr, info));
+        }
     }
-    let uids: HashSet<String> = items
-        .iter()
-        .map(|i| uid(&i.obj.value).to_string())
-        .collect();
+    // Namespaces and CRDs (kept whole) first: while one is being deleted, every object may be
+    // its content and is kept; otherwise a sweep keeps only the objects it may act on (judged
+    // owners, or being deleted), so it never holds all 10,000 PackageRevs at once.
+    resources.sort_by_key(|(_, info)| !swept_whole(info));
+    let mut items = Vec::new();
+    let mut uids: HashSet<String> = HashSet::new();
+    let mut keep_all = false;
+    for (gr, info) in &resources {
+        let whole = swept_whole(info);
+        let (_, objs, _) = app.store.list(gr, None, None, 0, &|_| true);
+        for obj in objs {
+            let peek = Peek::of(&obj.json);
+            if let Some(u) = &peek.metadata.uid {
+                uids.insert(u.to_string());
+            }
+            let deleting = peek.metadata.deletion_timestamp.is_some();
+            keep_all |= whole && deleting;
+            if keep_all || whole || peek.may_need_work(&app.registry) {
+                drop(peek);
+                items.push(Item {
+                    info: info.clone(),
+                    obj: SweptObject::new(info, obj),
+                });
+            }
+        }
+    }
+    let busy = items.iter().any(|it| deleting(&it.obj.value));
     let mut dependents: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, it) in items.iter().enumerate() {
         for o in judged_owner_uids(&app.registry, &it.obj.value) {
@@ -409,11 +475,40 @@ async fn sweep(app: &App) {
             }
         }
     }
+    busy
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_peek_tells_objects_to_act_on_from_the_rest() {
+        let registry = Registry::default();
+        for r in crate::builtin::builtin_resources() {
+            registry.insert(r);
+        }
+        let peek = |v: Value| {
+            let json = v.to_string();
+            let p = Peek::of(&json);
+            (
+                p.metadata.uid.as_deref().map(String::from),
+                p.may_need_work(&registry),
+            )
+        };
+        // Owned by a stored kind: judged. Owned only by a kind served elsewhere: not.
+        let owned_here = json!({"metadata": {"uid": "u\"1", "ownerReferences": [
+            {"apiVersion": "porch.kpt.dev/v1alpha1", "kind": "PackageRevision", "uid": "p"},
+            {"apiVersion": "v1", "kind": "ConfigMap", "uid": "c"}]}});
+        assert_eq!(peek(owned_here), (Some("u\"1".into()), true));
+        let owned_elsewhere = json!({"metadata": {"uid": "u2", "ownerReferences": [
+            {"apiVersion": "porch.kpt.dev/v1alpha1", "kind": "PackageRevision", "uid": "p"}]}});
+        assert_eq!(peek(owned_elsewhere), (Some("u2".into()), false));
+        let deleting =
+            json!({"metadata": {"uid": "u3", "deletionTimestamp": "2026-01-01T00:00:00Z"}});
+        assert_eq!(peek(deleting), (Some("u3".into()), true));
+        assert_eq!(peek(json!({"kind": "X"})), (None, false));
+    }
 
     #[test]
     fn a_swept_object_written_back_keeps_the_rest_of_the_object() {

@@ -26,7 +26,19 @@ impl Standalone {
     /// set to `log_filter`, its stderr kept in `log_dir/porch.stderr`.
     pub fn start(binary: &Path, data_dir: &Path, log_dir: &Path, log_filter: &str) -> Self {
         let stderr = log_dir.join("porch.stderr");
-        let mut child = Command::new(binary)
+        // `PORCH_E2E_WRAPPER="heaptrack -o /tmp/porch"` (say) runs the binary under a tool;
+        // `pid()` is then the wrapper's.
+        let wrapper = std::env::var("PORCH_E2E_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut command = match words.next() {
+            Some(tool) => {
+                let mut c = Command::new(tool);
+                c.args(words).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .arg("standalone")
             .arg("--data-dir")
             .arg(data_dir)

@@ -1,9 +1,12 @@
 //! End-to-end engine benchmarks over the loopback git server (real `git http-backend`, basic
 //! auth, 127.0.0.1), printed as figures and ratios. Run with
-//! `cargo bench -p porch-engine --bench loopback` (optionally `-- --iterations N`).
+//! `cargo bench -p porch-engine --bench loopback` (optionally `-- --iterations N`, and
+//! `--only approve` or `--only lifecycle` for one part).
 //!
 //! 1. Approval scaling: approve a new revision of a package that already has 10 and 1,000
-//!    published revisions (target: the second within 2x of the first).
+//!    published revisions (target: the second within 2x of the first), the two interleaved,
+//!    next to a plain `git push` of the approval's shape into the same two repositories (the
+//!    server's own cost of a push grows with the refs it holds).
 //! 2. Lifecycle against plain git: create, propose, approve and delete, each timed next to one
 //!    plain `git push` of the same shape and size, in the same run (target: within 1.5x).
 //!
@@ -252,9 +255,15 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Median time to approve a new revision of `pkg` in a repository seeded with `published`
-/// published revisions.
-async fn approve_with_history(env: &mut Env, published: i64, iterations: usize) -> Duration {
+/// A repository seeded with `published` published revisions of `pkg`, and a warm engine on it.
+struct History {
+    repo: String,
+    published: i64,
+    engine: BenchEngine,
+    scope: Scope,
+}
+
+async fn history(env: &mut Env, published: i64) -> History {
     let repo = format!("hist{published}");
     env.add_repo(&repo).await;
     let t = Instant::now();
@@ -270,25 +279,94 @@ async fn approve_with_history(env: &mut Env, published: i64, iterations: usize) 
         listed.len(),
         ms(t.elapsed())
     );
-    let mut samples = Vec::new();
-    for i in 0..iterations {
-        let source = format!("{repo}.pkg.ws{published}");
-        let ws = format!("new{i}");
-        engine
-            .create(
-                &scope,
-                &user(),
-                &new_pr(&repo, "pkg", &ws, edit_task(&source)),
-            )
-            .await
-            .unwrap();
-        let name = format!("{repo}.pkg.{ws}");
-        move_to(&engine, &scope, &name, "Proposed").await;
-        samples.push(timed_move(&engine, &scope, &name, "Published").await);
-        let got = engine.get(&scope, &name).await.unwrap();
-        assert_eq!(got.spec.revision, published + 1 + i as i64);
+    History {
+        repo,
+        published,
+        engine,
+        scope,
     }
-    median(samples)
+}
+
+/// Creates and proposes a new revision of `pkg` (edit of the newest), then times its approval.
+async fn approve_once(h: &History, i: usize) -> Duration {
+    let (repo, published) = (&h.repo, h.published);
+    let source = format!("{repo}.pkg.ws{published}");
+    let ws = format!("new{i}");
+    h.engine
+        .create(
+            &h.scope,
+            &user(),
+            &new_pr(repo, "pkg", &ws, edit_task(&source)),
+        )
+        .await
+        .unwrap();
+    let name = format!("{repo}.pkg.{ws}");
+    move_to(&h.engine, &h.scope, &name, "Proposed").await;
+    let took = timed_move(&h.engine, &h.scope, &name, "Published").await;
+    let got = h.engine.get(&h.scope, &name).await.unwrap();
+    assert_eq!(got.spec.revision, published + 1 + i as i64);
+    took
+}
+
+/// Baseline: one plain `git push` of the approval's shape (branch, new tag `pkg/v<n>`, branch
+/// deletion) from a full clone: what any client pays to push into this repository.
+fn plain_approval_push(env: &Env, h: &History, plain: &Path, i: usize, n: i64) -> Duration {
+    let url = env.authed_url(&h.repo);
+    git(plain, &["commit", "-q", "--allow-empty", "-m", "draft"]);
+    let draft = git(plain, &["rev-parse", "HEAD"]);
+    let branch = format!("refs/heads/plain/drafts/{i}");
+    timed_push(plain, &url, &[format!("{draft}:{branch}")]);
+    git(plain, &["commit", "-q", "--allow-empty", "-m", "approve"]);
+    let merged = git(plain, &["rev-parse", "HEAD"]);
+    timed_push(
+        plain,
+        &url,
+        &[
+            format!("{merged}:refs/heads/main"),
+            format!("{merged}:refs/tags/pkg/v{n}"),
+            format!(":{branch}"),
+        ],
+    )
+}
+
+/// Approval with 10 and with 1,000 published revisions, the two interleaved iteration by
+/// iteration (so that load from elsewhere on the machine falls on both alike), next to the
+/// plain git push of the same shape into the same repositories.
+async fn approval_scaling(env: &mut Env, iterations: usize) {
+    println!("approval with published history, median of {iterations}:");
+    let histories = [history(env, 10).await, history(env, 1000).await];
+    let mut engine: [Vec<Duration>; 2] = Default::default();
+    for i in 0..iterations {
+        for (h, samples) in histories.iter().zip(&mut engine) {
+            samples.push(approve_once(h, i).await);
+        }
+    }
+    let clones: Vec<PathBuf> = histories
+        .iter()
+        .map(|h| baseline_clone(env, &h.repo))
+        .collect();
+    let mut plain: [Vec<Duration>; 2] = Default::default();
+    for i in 0..iterations {
+        for ((h, dir), samples) in histories.iter().zip(&clones).zip(&mut plain) {
+            let n = h.published + (iterations + i + 1) as i64;
+            samples.push(plain_approval_push(env, h, dir, i, n));
+        }
+    }
+    let [small, large] = engine.map(median);
+    let ratio = large.as_secs_f64() / small.as_secs_f64();
+    let verdict = if ratio <= 2.0 { "ok" } else { "OVER 2x" };
+    println!(
+        "  approve with 10 published: {:.1} ms; with 1000 published: {:.1} ms; ratio {ratio:.2}x  [{verdict}]",
+        ms(small),
+        ms(large)
+    );
+    let [small, large] = plain.map(median);
+    println!(
+        "  plain git push of the same shape with 10: {:.1} ms; with 1000: {:.1} ms; ratio {:.2}x",
+        ms(small),
+        ms(large),
+        large.as_secs_f64() / small.as_secs_f64()
+    );
 }
 
 /// A plain clone of `repo` for the git baseline, with its own branch namespace.
@@ -477,6 +555,15 @@ fn iterations() -> usize {
         .unwrap_or(9)
 }
 
+/// `--only approve` runs the approval-scaling part only; `--only lifecycle` the lifecycle part.
+fn only() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` and nextest run this binary
     // without it (or with `--list`): nothing to do there.
@@ -502,19 +589,15 @@ fn main() {
             urls: HashMap::new(),
         };
 
-        println!("approval with published history, median of {iterations}:");
-        let small = approve_with_history(&mut env, 10, iterations).await;
-        let large = approve_with_history(&mut env, 1000, iterations).await;
-        let ratio = large.as_secs_f64() / small.as_secs_f64();
-        let verdict = if ratio <= 2.0 { "ok" } else { "OVER 2x" };
-        println!(
-            "  approve with 10 published: {:.1} ms; with 1000 published: {:.1} ms; ratio {ratio:.2}x  [{verdict}]",
-            ms(small),
-            ms(large)
-        );
-
-        lifecycle_vs_git(&mut env, iterations, FetchPolicy::default().fresh_for).await;
-        lifecycle_vs_git(&mut env, iterations, Duration::ZERO).await;
+        let only = only();
+        let run = |part: &str| only.as_deref().is_none_or(|o| o == part);
+        if run("approve") {
+            approval_scaling(&mut env, iterations).await;
+        }
+        if run("lifecycle") {
+            lifecycle_vs_git(&mut env, iterations, FetchPolicy::default().fresh_for).await;
+            lifecycle_vs_git(&mut env, iterations, Duration::ZERO).await;
+        }
         env.server.stop().await;
     });
 }

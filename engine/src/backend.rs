@@ -52,6 +52,10 @@ pub enum BackendError {
     Other(String),
 }
 
+/// The revisions of one repository as listed: shared, so that a read of one revision does not
+/// copy a repository's thousands.
+pub type Revisions = std::sync::Arc<[RevisionRecord]>;
+
 /// Package revisions in one kind of repository.
 pub trait RepositoryBackend: Send + Sync {
     /// Every revision of the repository: placeholders (branch head), drafts and proposed
@@ -59,7 +63,7 @@ pub trait RepositoryBackend: Send + Sync {
     fn list_revisions(
         &self,
         repo: &RepositoryInfo,
-    ) -> impl Future<Output = Result<Vec<RevisionRecord>, BackendError>> + Send;
+    ) -> impl Future<Output = Result<Revisions, BackendError>> + Send;
 
     /// Like [`list_revisions`](Self::list_revisions) from what the backend already holds,
     /// without asking the remote: it may miss other writers' latest changes. The engine uses it
@@ -68,7 +72,7 @@ pub trait RepositoryBackend: Send + Sync {
     fn cached_revisions(
         &self,
         repo: &RepositoryInfo,
-    ) -> impl Future<Output = Result<Vec<RevisionRecord>, BackendError>> + Send {
+    ) -> impl Future<Output = Result<Revisions, BackendError>> + Send {
         self.list_revisions(repo)
     }
 

@@ -1,5 +1,6 @@
 //! Revision numbers, the latest marker and list order (porch-api.md §1.9, §1.16).
 
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use porch_crds::revision::{LatestCandidate, latest_per_package};
@@ -33,23 +34,56 @@ pub fn next_revision(records: &[RevisionRecord], repository: &str, package_name:
 /// `a/pkg` and `b/pkg` in one repository compete for one marker. That is a bug: we group by
 /// repository and full package path.
 pub fn latest_revision_names(records: &[RevisionRecord]) -> BTreeSet<String> {
-    let candidates = records.iter().map(|r| LatestCandidate {
+    latest_records(records).map(RevisionRecord::name).collect()
+}
+
+/// The latest record of every package. Names are composed only to break a tie (equal numbers,
+/// which git cannot produce), so this stays cheap over thousands of published revisions.
+pub fn latest_records<'a>(
+    records: impl IntoIterator<Item = &'a RevisionRecord>,
+) -> impl Iterator<Item = &'a RevisionRecord> {
+    let candidates = records.into_iter().map(|r| LatestCandidate {
         package: (r.repository.as_str(), r.package_name.as_str()),
         revision: r.revision,
         published: r.is_numbered_publication(),
-        id: r.name(),
+        id: ByName(r),
     });
     latest_per_package(candidates)
         .into_values()
-        .map(|(_, name)| name)
-        .collect()
+        .map(|(_, ByName(r))| r)
+}
+
+/// A record ordered by its object name (composed on demand).
+struct ByName<'a>(&'a RevisionRecord);
+
+impl PartialEq for ByName<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for ByName<'_> {}
+
+impl PartialOrd for ByName<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByName<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.name().cmp(&other.0.name())
+    }
 }
 
 /// Names whose latest marker differs between two revision lists (before and after a change), so
 /// the API layer can send MODIFIED events for revisions that gained or lost the label.
-pub fn latest_changed(before: &[RevisionRecord], after: &[RevisionRecord]) -> BTreeSet<String> {
-    let a = latest_revision_names(before);
-    let b = latest_revision_names(after);
+pub fn latest_changed<'a, 'b>(
+    before: impl IntoIterator<Item = &'a RevisionRecord>,
+    after: impl IntoIterator<Item = &'b RevisionRecord>,
+) -> BTreeSet<String> {
+    let a: BTreeSet<String> = latest_records(before).map(RevisionRecord::name).collect();
+    let b: BTreeSet<String> = latest_records(after).map(RevisionRecord::name).collect();
     a.symmetric_difference(&b).cloned().collect()
 }
 
@@ -141,6 +175,17 @@ mod tests {
             .map(String::from)
             .collect();
         assert_eq!(latest, want);
+    }
+
+    #[test]
+    fn equal_numbers_pick_the_smaller_name_whatever_the_order() {
+        // Git cannot produce two tags with one number; the rule still must not depend on order.
+        let a = rec("p", "a", 3, Lifecycle::Published);
+        let b = rec("p", "b", 3, Lifecycle::DeletionProposed);
+        for records in [vec![a.clone(), b.clone()], vec![b, a]] {
+            let names: Vec<String> = latest_revision_names(&records).into_iter().collect();
+            assert_eq!(names, ["repo.p.a"]);
+        }
     }
 
     #[test]

@@ -38,6 +38,18 @@ impl RevisionRecord {
         names::package_revision_name(&self.repository, &self.package_name, &self.workspace_name)
     }
 
+    /// Whether [`name`](Self::name) is `name`, without composing it for records that cannot
+    /// match (a name ends in `.<workspace>`): lookups over thousands of revisions stay cheap.
+    pub fn is_named(&self, name: &str) -> bool {
+        let ws = self.workspace_name.as_str();
+        let could = name.is_empty()
+            || (name.starts_with(self.repository.as_str())
+                && name.len() > ws.len()
+                && name.ends_with(ws)
+                && name.as_bytes()[name.len() - ws.len() - 1] == b'.');
+        could && self.name() == name
+    }
+
     /// Revision -1 on the repository branch: the package as it is on the branch head.
     pub fn is_placeholder(&self, branch: &str) -> bool {
         self.revision == PLACEHOLDER_REVISION && self.workspace_name == branch
@@ -109,6 +121,41 @@ impl RevisionRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_named_agrees_with_name() {
+        let rec = |repo: &str, pkg: &str, ws: &str| RevisionRecord {
+            repository: repo.into(),
+            package_name: pkg.into(),
+            workspace_name: ws.into(),
+            ..RevisionRecord::default()
+        };
+        let records = [
+            rec("repo", "a/pkg", "ws"),
+            rec("repo", "a/pkg", "ws1"),
+            rec("repo", "pkg", "ws"),
+            rec("repo", "a.pkg", "ws"),
+            rec("re", "po.a/pkg", "ws"),
+            rec("repo", "pkg", ""),
+            rec("", "pkg", "ws"),
+        ];
+        let names = [
+            "repo.a.pkg.ws",
+            "repo.a.pkg.ws1",
+            "repo.pkg.ws",
+            "repo.a.pkg.s",
+            "repo.a.pkgws",
+            "ws",
+            ".ws",
+            "",
+        ];
+        for r in &records {
+            for n in names {
+                assert_eq!(r.is_named(n), r.name() == n, "{r:?} {n}");
+            }
+            assert!(r.is_named(&r.name()));
+        }
+    }
 
     #[test]
     fn view_carries_name_uid_rv_and_latest() {

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::backend::{BackendError, CommitTask, DraftCommit, MetadataStore, RepositoryBackend};
+use crate::backend::{
+    BackendError, CommitTask, DraftCommit, MetadataStore, RepositoryBackend, Revisions,
+};
 use crate::content_cache::PackageFiles;
 use crate::model::{GitLock, GitPackage, Lifecycle, RepositoryInfo, StoredMeta};
 use crate::ops::{
@@ -108,10 +110,7 @@ impl InMemoryBackend {
 }
 
 impl RepositoryBackend for InMemoryBackend {
-    async fn list_revisions(
-        &self,
-        repo: &RepositoryInfo,
-    ) -> Result<Vec<RevisionRecord>, BackendError> {
+    async fn list_revisions(&self, repo: &RepositoryInfo) -> Result<Revisions, BackendError> {
         let _open = self.gate.read().await;
         Ok(lock(&self.revisions)
             .iter()

@@ -567,9 +567,10 @@ async fn concurrent_writers_in_two_engines_never_lose_a_commit() {
         .list_revisions(&env.repo("repo"))
         .await
         .unwrap()
-        .into_iter()
+        .iter()
         .find(|r| r.name() == "repo.shared.ws")
-        .unwrap();
+        .unwrap()
+        .clone();
 
     let mut files = a
         .get_resources(&env.scope, "repo.shared.ws")
@@ -1194,5 +1195,100 @@ async fn leased_updates_start_from_the_cache_and_stale_views_are_refused() {
     .unwrap();
     assert_eq!(b.backend().network_fetches(), fetches + 1);
     assert_eq!(b.backend().network_pushes(), pushes);
+    env.server.stop().await;
+}
+
+/// With no fetch window, approving and deleting a published revision fetch only for the read
+/// that finds it, and push once. The pushes' leases stand in for a second fetch: the tag is
+/// leased on the commit read, so a tag another process moved or deleted refuses the deletion
+/// (409 / 404) and is left as it is.
+#[tokio::test]
+async fn approval_and_deletion_fetch_only_for_the_read_and_the_tag_lease_refuses_a_moved_tag() {
+    let env = Env::start(&[("repo", false)]).await;
+    let engine = env.engine_with("cache", window(Duration::ZERO));
+    let counts = || {
+        (
+            engine.backend().network_fetches(),
+            engine.backend().network_pushes(),
+        )
+    };
+    for pkg in ["one", "moved", "gone"] {
+        let name = format!("repo.{pkg}.v1");
+        engine
+            .create(
+                &env.scope,
+                &user(),
+                &new_pr("repo", pkg, "v1", vec![init_task(pkg)]),
+            )
+            .await
+            .unwrap();
+        move_to(&env, &engine, &name, "Proposed").await;
+        let mut pr = engine.get(&env.scope, &name).await.unwrap();
+        pr.spec.lifecycle = "Published".into();
+        let (fetches, pushes) = counts();
+        let published = engine
+            .update(&env.scope, &user(), &name, &pr, UpdateKind::Approval)
+            .await
+            .unwrap()
+            .object;
+        assert_eq!(published.spec.revision, 1);
+        assert_eq!(counts(), (fetches + 1, pushes + 1), "approving {name}");
+        move_to(&env, &engine, &name, "DeletionProposed").await;
+    }
+    let (fetches, pushes) = counts();
+    engine.delete(&env.scope, "repo.one.v1").await.unwrap();
+    assert_eq!(counts(), (fetches + 1, pushes + 1));
+    assert!(env.rev_parse("repo", "refs/tags/one/v1").is_none());
+    assert!(
+        env.rev_parse("repo", "refs/heads/deletionProposed/one/v1")
+            .is_none()
+    );
+
+    // Another process moves one tag and deletes the other after this engine read them.
+    let records = engine
+        .backend()
+        .list_revisions(&env.repo("repo"))
+        .await
+        .unwrap();
+    let record = |pkg: &str| {
+        records
+            .iter()
+            .find(|r| r.package_name == pkg && r.revision == 1)
+            .unwrap()
+            .clone()
+    };
+    let main = env.rev_parse("repo", "refs/heads/main").unwrap();
+    assert!(
+        env.git("repo", &["update-ref", "refs/tags/moved/v1", &main])
+            .0
+    );
+    assert!(
+        env.git("repo", &["update-ref", "-d", "refs/tags/gone/v1"])
+            .0
+    );
+
+    let err = engine
+        .backend()
+        .delete(&env.repo("repo"), &record("moved"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BackendError::Stale(_)), "{err:?}");
+    assert_eq!(
+        env.rev_parse("repo", "refs/tags/moved/v1").as_deref(),
+        Some(main.as_str())
+    );
+    let err = engine
+        .backend()
+        .delete(&env.repo("repo"), &record("gone"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BackendError::NotFound(_)), "{err:?}");
+    // Nothing else of the refused deletions was applied.
+    for dp in ["moved", "gone"] {
+        assert!(
+            env.rev_parse("repo", &format!("refs/heads/deletionProposed/{dp}/v1"))
+                .is_some()
+        );
+    }
     env.server.stop().await;
 }

@@ -7,10 +7,12 @@
 
 mod advertisement;
 pub mod annotation;
+mod commit_graph;
 pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod listing;
+mod loose;
 mod objects;
 mod packed;
 pub mod refs;

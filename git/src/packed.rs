@@ -4,7 +4,7 @@
 //! write and a rename (that dominated a first fetch of 5,000 tags). The file
 //! is taken over with git's own `packed-refs.lock` protocol.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -82,6 +82,53 @@ fn acquire(lock_path: &Path) -> std::io::Result<std::fs::File> {
     }
 }
 
+/// Drops `names` from `packed-refs` (with their peeled lines); the file is rewritten only when
+/// it holds one of them.
+pub(crate) fn remove_entries(cache: &Path, names: &BTreeSet<String>) -> std::io::Result<()> {
+    let path = cache.join("packed-refs");
+    let holds = |text: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once(' '))
+            .any(|(_, name)| names.contains(name))
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) if holds(&text) => {}
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    let lock_path = cache.join("packed-refs.lock");
+    let mut lock = acquire(&lock_path)?;
+    let result = (|| {
+        // Re-read under the lock: another writer may have changed it.
+        let text = std::fs::read_to_string(&path)?;
+        let mut out = String::with_capacity(text.len());
+        let mut dropped = false;
+        for line in text.lines() {
+            let drop_line = if line.starts_with('^') {
+                dropped
+            } else {
+                dropped = line
+                    .split_once(' ')
+                    .is_some_and(|(_, name)| !line.starts_with('#') && names.contains(name));
+                dropped
+            };
+            if !drop_line {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        lock.write_all(out.as_bytes())?;
+        lock.flush()?;
+        drop(lock);
+        std::fs::rename(&lock_path, &path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&lock_path);
+    }
+    result
+}
+
 /// Entries of an existing `packed-refs` outside the namespaces we own.
 fn read_other(path: &Path) -> std::io::Result<BTreeMap<String, ObjectId>> {
     let text = match std::fs::read_to_string(path) {
@@ -139,6 +186,38 @@ mod tests {
                 id('b')
             )
         );
+    }
+
+    #[test]
+    fn removes_named_entries_with_their_peeled_lines_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path();
+        let text = format!(
+            "# pack-refs with: peeled sorted \n{} refs/remotes/origin/a\n{} refs/tags/p/v1\n^{}\n{} refs/tags/p/v2\n^{}\n",
+            id('1'),
+            id('2'),
+            id('3'),
+            id('4'),
+            id('5')
+        );
+        std::fs::write(cache.join("packed-refs"), &text).unwrap();
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        // Nothing named: the file is left as it is.
+        remove_entries(cache, &names(&["refs/tags/p/v3"])).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(cache.join("packed-refs")).unwrap(),
+            text
+        );
+        remove_entries(cache, &names(&["refs/tags/p/v1", "refs/remotes/origin/a"])).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(cache.join("packed-refs")).unwrap(),
+            format!(
+                "# pack-refs with: peeled sorted \n{} refs/tags/p/v2\n^{}\n",
+                id('4'),
+                id('5')
+            )
+        );
+        assert!(!cache.join("packed-refs.lock").exists());
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub struct HttpRemote {
     retry: RetryPolicy,
     /// For the one-request ref check with a custom CA; built on first use.
     client: OnceLock<reqwest::Client>,
+    /// When the cache's commit-graph is rewritten (see [`crate::commit_graph`]).
+    commit_graph: Arc<crate::commit_graph::CommitGraph>,
 }
 
 /// A custom CA bundle, parsed once.
@@ -91,6 +93,7 @@ impl HttpRemote {
             trust: None,
             retry: RetryPolicy::default(),
             client: OnceLock::new(),
+            commit_graph: Arc::default(),
         }
     }
 
@@ -325,7 +328,10 @@ impl HttpRemote {
         loop {
             attempt += 1;
             let (error, output) = match self.push_once(cache, &updates).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.commit_graph.pushed(&self.git, cache);
+                    return Ok(());
+                }
                 Err(failure) => failure,
             };
             if attempt < attempts && self.retry.is_retryable(&output) {
@@ -477,11 +483,15 @@ impl GitRemote for HttpRemote {
             // One request tells whether anything changed (the common refresh)
             // and which refs to ask gix for.
             let hint = self.advertised_local_refs().await;
-            let cache = cache.to_path_buf();
+            let owned = cache.to_path_buf();
             let this = self.clone();
-            tokio::task::spawn_blocking(move || this.fetch_blocking(&cache, hint))
+            let fetched = tokio::task::spawn_blocking(move || this.fetch_blocking(&owned, hint))
                 .await
-                .map_err(|e| GitError::other(&self.url, format!("fetch task failed: {e}")))?
+                .map_err(|e| GitError::other(&self.url, format!("fetch task failed: {e}")))??;
+            if fetched.changed {
+                self.commit_graph.fetched(&self.git, cache);
+            }
+            Ok(fetched)
         })
     }
 
@@ -521,8 +531,7 @@ fn classify_fetch_error(url: &str, err: &gix::Error, has_credentials: bool) -> G
     }
     if err.is_unauthenticated()
         || err.is_permission_denied()
-        || lower.contains("401")
-        || lower.contains("403")
+        || http_status_in(&lower, &["401", "403"])
         || lower.contains("authentication")
         || lower.contains("no credentials")
     {
@@ -574,6 +583,27 @@ fn untrusted_certificate(url: &str, text: &str) -> Option<GitError> {
                  provide that CA as the CA bundle (secret `<namespace>-ca-bundle`, key `ca.crt`, with --use-user-cabundle)"
             ),
         )
+    })
+}
+
+/// Whether lower-cased git or gix error text reports one of `codes` as an HTTP status. A bare
+/// substring test is not enough: object ids, ports and paths contain such digits too (a
+/// declined hook once read as a 401 that way).
+fn http_status_in(lower: &str, codes: &[&str]) -> bool {
+    codes.iter().any(|code| {
+        lower.match_indices(code).any(|(at, _)| {
+            let before = lower[..at].trim_end_matches([' ', ':']);
+            let after = &lower[at + code.len()..];
+            let bounded = !after.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && !lower[..at].ends_with(|c: char| c.is_ascii_alphanumeric());
+            bounded
+                && (before.ends_with("error")
+                    || before.ends_with("status")
+                    || before.ends_with("http")
+                    || before.ends_with("code")
+                    || after.trim_start().starts_with("unauthorized")
+                    || after.trim_start().starts_with("forbidden"))
+        })
     })
 }
 
@@ -676,8 +706,7 @@ pub(crate) fn classify_push_error(
     if lower.contains("authentication failed")
         || lower.contains("could not read username")
         || lower.contains("could not read password")
-        || lower.contains("401")
-        || lower.contains("403")
+        || http_status_in(&lower, &["401", "403"])
     {
         return GitError::Auth {
             url: url.to_string(),
@@ -711,6 +740,27 @@ pub(crate) fn classify_push_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_reported_http_status_is_an_auth_error() {
+        for text in [
+            "fatal: unable to access 'http://h/r.git/': the requested url returned error: 401",
+            "fatal: unable to access 'http://h/r.git/': the requested url returned error: 403",
+            "received http status 401",
+            "http 401 unauthorized",
+            "401 unauthorized",
+        ] {
+            assert!(http_status_in(text, &["401", "403"]), "{text}");
+        }
+        for text in [
+            "to http://127.0.0.1:40123/r.git",
+            "! [remote rejected] drafts/p/w (pre-receive hook declined) a401bc",
+            "remote: error 14010",
+            "/tmp/.tmp401xyz/hooks/pre-receive",
+        ] {
+            assert!(!http_status_in(text, &["401", "403"]), "{text}");
+        }
+    }
 
     #[test]
     fn porcelain_lease_rejection_is_a_conflict() {

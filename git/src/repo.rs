@@ -20,6 +20,7 @@ use crate::types::{
 };
 
 mod commit_and_move;
+mod numbered;
 mod record_push;
 
 pub use commit_and_move::DraftChange;
@@ -411,6 +412,16 @@ impl GitRepository {
         rev: &PackageRevision,
         user: Option<&Author>,
     ) -> Result<PackageRevision> {
+        self.approve_with(rev, None, user).await
+    }
+
+    /// [`approve`](Self::approve), refused when the next number is above `expected`.
+    async fn approve_with(
+        &self,
+        rev: &PackageRevision,
+        expected: Option<i64>,
+        user: Option<&Author>,
+    ) -> Result<PackageRevision> {
         let _guard = self.lock.lock().await;
         let url = self.url().to_string();
         if !matches!(rev.lifecycle, Lifecycle::Draft | Lifecycle::Proposed) {
@@ -421,16 +432,23 @@ impl GitRepository {
         }
         let draft_commit = self.parse_id(&rev.commit)?;
         let author = self.config.commit_author(user);
+        // A caller that planned the number from the read it just made (`approve_as`) is built
+        // on the cache as it is: a branch or tag that moved since refuses the push (leases),
+        // and the retry fetches. That first try does not count against the retries.
+        let mut fetch = expected.is_none();
         let mut attempt = 0;
         loop {
-            attempt += 1;
-            self.fetch().await?;
+            if fetch {
+                attempt += 1;
+                self.fetch().await?;
+            }
+            fetch = true;
             let plan = {
                 let rev = rev.clone();
                 let author = author.clone();
                 let branch = self.config.branch.clone();
                 self.with_repo(move |repo, url| {
-                    plan_approval(repo, url, &branch, &rev, draft_commit, &author)
+                    plan_approval(repo, url, &branch, &rev, draft_commit, &author, expected)
                 })
                 .await?
             };
@@ -838,7 +856,8 @@ fn reject_nesting(
     Ok(())
 }
 
-/// Builds the approval commit and the atomic ref updates for it.
+/// Builds the approval commit and the atomic ref updates for it (numbered 1 + the package's
+/// highest tag; a conflict when that is above `expected`). Reads only the refs it needs.
 fn plan_approval(
     repo: &gix::Repository,
     url: &str,
@@ -846,28 +865,31 @@ fn plan_approval(
     rev: &PackageRevision,
     draft_commit: ObjectId,
     author: &Author,
+    expected: Option<i64>,
 ) -> Result<(ObjectId, i64, Vec<RefUpdate>)> {
     let wrap = |m: String| GitError::other(url, m);
-    let remote_refs = remote_ref_map(repo, url)?;
+    let local = |remote: &str| refs::to_local(remote).unwrap_or_default();
     // The draft must still be where the caller read it.
-    if remote_refs.get(&rev.git_ref) != Some(&draft_commit) {
+    if find_local(repo, url, &local(&rev.git_ref))? != Some(draft_commit) {
         return Err(GitError::conflict(
             url,
             format!("{} no longer points at {}", rev.git_ref, rev.commit),
         ));
     }
-    let tag_prefix = format!("{}{}/", refs::TAGS, rev.full_path);
-    let revision = remote_refs
-        .keys()
-        .filter_map(|n| n.strip_prefix(&tag_prefix))
-        .filter(|v| !v.contains('/'))
-        .map(refs::revision_of_version)
-        .max()
-        .unwrap_or(0)
-        .max(0)
-        + 1;
+    let revision = numbered::highest_tag(repo, url, &rev.full_path)?.max(0) + 1;
+    if let Some(expected) = expected
+        && revision > expected
+    {
+        return Err(GitError::conflict(
+            url,
+            format!(
+                "tag {} already exists",
+                refs::tag_ref(&rev.full_path, expected)
+            ),
+        ));
+    }
     let branch_ref = refs::branch_ref(branch);
-    let head = remote_refs.get(&branch_ref).copied();
+    let head = find_local(repo, url, &local(&branch_ref))?;
     let head_tree = match head {
         Some(h) => objects::commit_tree(repo, h).map_err(wrap)?,
         None => ObjectId::empty_tree(repo.object_hash()),

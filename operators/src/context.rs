@@ -4,8 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use futures::FutureExt;
 use jiff::Timestamp;
-use kube::Client;
+use kube::runtime::reflector::Store;
+use kube::{Client, ResourceExt};
+use porch_crds::config::v1alpha1::PackageRev;
+use porch_crds::labels::INTERNAL_REPOSITORY_LABEL;
 use tokio::sync::Semaphore;
 
 use crate::decision::{RepoMemory, SyncSettings};
@@ -38,6 +42,9 @@ pub struct Context {
     pub sync_permits: Semaphore,
     /// PackageRev writes one sync keeps in flight ([`DEFAULT_WRITE_CONCURRENCY`]).
     pub write_concurrency: usize,
+    /// The PackageRev controller's reflector, once it runs: a sync reads a repository's
+    /// PackageRevs from it instead of listing them from the API server.
+    package_revs: Mutex<Option<Store<PackageRev>>>,
     memory: Mutex<HashMap<String, RepoMemory>>,
     api_failures: Mutex<HashMap<String, u32>>,
 }
@@ -60,9 +67,50 @@ impl Context {
             metrics,
             sync_permits: Semaphore::new(max_concurrent_syncs.max(1)),
             write_concurrency: DEFAULT_WRITE_CONCURRENCY,
+            package_revs: Mutex::new(None),
             memory: Mutex::new(HashMap::new()),
             api_failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Share a reflector of every PackageRev, or stop sharing one (its controller stopped,
+    /// say on a lost lease: a reflector nobody drives any more would go stale).
+    pub fn share_package_revs(&self, store: Option<Store<PackageRev>>) {
+        *self.package_revs.lock().unwrap_or_else(|e| e.into_inner()) = store;
+    }
+
+    /// The PackageRevs of repository `repo` in `namespace` as the shared reflector holds them,
+    /// or `None` when there is no reflector or it has not finished its initial list (the
+    /// caller then lists from the API server).
+    ///
+    /// As safe as a list for a sync that takes it before fetching: everything in it existed
+    /// before the fetch, so nothing created meanwhile is taken for a vanished revision. A
+    /// reflector that lags shows a create as missing (the create then finds it and adopts
+    /// it) or an object as older (deletes carry its resourceVersion and fail on conflict).
+    pub fn package_rev_snapshot(
+        &self,
+        namespace: &str,
+        repo: &str,
+    ) -> Option<Vec<Arc<PackageRev>>> {
+        let store = self
+            .package_revs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        store.wait_until_ready().now_or_never()?.ok()?;
+        Some(
+            store
+                .state()
+                .into_iter()
+                .filter(|p| {
+                    p.namespace().as_deref() == Some(namespace)
+                        && p.labels()
+                            .get(INTERNAL_REPOSITORY_LABEL)
+                            .map(String::as_str)
+                            == Some(repo)
+                })
+                .collect(),
+        )
     }
 
     /// The current time.

@@ -356,14 +356,14 @@ pub fn remove_finalizer_ops(current: &[String], finalizer: &str) -> Option<Vec<V
 
 /// Plan the writes that make `existing` (the PackageRevs labelled with this repository)
 /// match `discovered`.
-pub fn plan(
+pub fn plan<'a>(
     repo: RepoContext<'_>,
     discovered: &[DiscoveredRevision],
-    existing: &[PackageRev],
+    existing: impl IntoIterator<Item = &'a PackageRev>,
 ) -> Plan {
     let (desired, skipped) = desired_revisions(repo, discovered);
     let mut by_name: HashMap<&str, &PackageRev> = existing
-        .iter()
+        .into_iter()
         .filter_map(|p| p.metadata.name.as_deref().map(|n| (n, p)))
         .collect();
     let mut plan = Plan {

@@ -224,6 +224,105 @@ async fn no_change_sync_writes_nothing() {
     assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
 }
 
+/// A reflector store holding `objects`, ready (its initial list done) when `ready`.
+fn reflector_of(
+    objects: Vec<PackageRev>,
+    ready: bool,
+) -> kube::runtime::reflector::Store<PackageRev> {
+    use kube::runtime::watcher::Event;
+    let (reader, mut writer) = kube::runtime::reflector::store();
+    writer.apply_watcher_event(&Event::Init);
+    for o in objects {
+        writer.apply_watcher_event(&Event::InitApply(o));
+    }
+    if ready {
+        writer.apply_watcher_event(&Event::InitDone);
+    }
+    // A dropped writer would leave the store as it is; keep it alive like a running watch.
+    std::mem::forget(writer);
+    reader
+}
+
+#[tokio::test]
+async fn a_sync_reads_the_shared_reflector_instead_of_listing() {
+    let revisions = vec![
+        rev("basens", "main", -1, "c0"),
+        rev("basens", "v1", 1, "c1"),
+    ];
+    let source = FakeSource::new(Ok(fetched(revisions.clone())));
+    let (ctx, mut api) = test_context(source.clone());
+    // Beside this repository's revisions, one of another repository in the same namespace
+    // and one of a same-named repository in another namespace: neither is this sync's, so
+    // neither may be taken for a vanished revision (that would be a DELETE).
+    let mut held = stored(&revisions);
+    let mut other_repo = held[0].clone();
+    other_repo.metadata.name = Some("other.basens.v9".into());
+    other_repo
+        .metadata
+        .labels
+        .get_or_insert_default()
+        .insert("internal.porch.kpt.dev/repository".into(), "other".into());
+    let mut other_ns = held[1].clone();
+    other_ns.metadata.name = Some("blueprints.gone.v1".into());
+    other_ns.metadata.namespace = Some("ns2".into());
+    held.extend([other_repo, other_ns]);
+    ctx.share_package_revs(Some(reflector_of(held, true)));
+    let repo = repository(URL)
+        .finalized()
+        .synced_at("2026-03-01T10:00:00Z", "abc123", 2);
+    ctx.remember("uid-1", |m| {
+        m.last_attempt = Some(ts("2026-03-01T10:00:00Z"));
+        m.last_contact = Some(ts("2026-03-01T11:59:00Z"));
+    });
+    let task = spawn_reconcile(repo, ctx.clone());
+    // No list, no write: the snapshot already matches the fetch.
+    assert_eq!(
+        finish(task).await,
+        Action::requeue(Duration::from_secs(300))
+    );
+    api.expect_silence().await;
+    assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(ctx.memory("uid-1").last_full_sync, Some(ts(NOW)));
+}
+
+#[tokio::test]
+async fn a_reflector_still_listing_is_not_trusted() {
+    let revisions = vec![rev("basens", "v1", 1, "c1")];
+    let source = FakeSource::new(Ok(fetched(revisions.clone())));
+    let (ctx, mut api) = test_context(source.clone());
+    // Mid initial list, the store shows nothing: trusting it would recreate everything.
+    ctx.share_package_revs(Some(reflector_of(vec![], false)));
+    let repo = repository(URL)
+        .finalized()
+        .synced_at("2026-03-01T10:00:00Z", "abc123", 1);
+    ctx.remember("uid-1", |m| {
+        m.last_attempt = Some(ts("2026-03-01T10:00:00Z"));
+        m.last_contact = Some(ts("2026-03-01T11:59:00Z"));
+    });
+    let task = spawn_reconcile(repo, ctx.clone());
+    api.expect(Method::GET, PACKAGEREVS)
+        .await
+        .ok(list_of("PackageRevList", &stored(&revisions)));
+    assert_eq!(
+        finish(task).await,
+        Action::requeue(Duration::from_secs(300))
+    );
+    api.expect_silence().await;
+
+    // Unshared (its controller stopped): back to listing.
+    ctx.share_package_revs(None);
+    ctx.remember("uid-1", |m| m.last_full_sync = None);
+    let repo = repository(URL)
+        .finalized()
+        .synced_at("2026-03-01T10:00:00Z", "abc123", 1);
+    let task = spawn_reconcile(repo, ctx.clone());
+    api.expect(Method::GET, PACKAGEREVS)
+        .await
+        .ok(list_of("PackageRevList", &stored(&revisions)));
+    finish(task).await;
+    api.expect_silence().await;
+}
+
 #[tokio::test]
 async fn run_once_syncs_once_and_is_cleared() {
     let revisions = vec![rev("basens", "v1", 1, "c1")];

@@ -80,6 +80,12 @@ fn init_logging() {
         .try_init();
 }
 
+/// mimalloc instead of glibc's malloc: with many threads glibc keeps one arena per thread
+/// and returns little of it (about 40 MiB of a 280 MiB standalone process with 10,000
+/// revisions was arena slack), and its malloc/free were a quarter of the CPU of a first sync.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Two TLS back-ends are linked (kube's ring, reqwest's aws-lc): choose one explicitly.

@@ -1,37 +1,10 @@
 //! Cheap reads of a repository cache's refs, for the writes that need one fact and must not list
-//! (and so read) every revision: the highest published revision of a package comes from tag
-//! names alone, and a tag's commit from the tag itself. Blocking gix reads, run off the runtime.
+//! (and so read) every revision: a tag's commit from the tag itself. Blocking gix reads, run
+//! off the runtime.
 
 use std::path::{Path, PathBuf};
 
-use porch_git::refs;
-
 use crate::backend::BackendError;
-
-/// The highest `N` among the cache's tags `<full_path>/v<N>` (0 when there is none). Reads ref
-/// names under one prefix only, never a commit.
-pub async fn highest_published(cache: &Path, full_path: &str) -> Result<i64, BackendError> {
-    let cache: PathBuf = cache.to_path_buf();
-    let prefix = format!("{}{full_path}/", refs::TAGS);
-    blocking(move || {
-        let repo = open(&cache)?;
-        let platform = repo.references().map_err(other)?;
-        let iter = platform.prefixed(prefix.as_str()).map_err(other)?;
-        let mut highest = 0;
-        for r in iter {
-            let r = r.map_err(|e| BackendError::Other(format!("cannot read ref: {e}")))?;
-            let name = r.name().as_bstr().to_string();
-            let Some(version) = name.strip_prefix(&prefix) else {
-                continue;
-            };
-            if !version.contains('/') {
-                highest = highest.max(refs::revision_of_version(version));
-            }
-        }
-        Ok(highest)
-    })
-    .await
-}
 
 /// The commit a cache ref (e.g. `refs/tags/pkg/v3`) points at, peeling annotated tags.
 pub async fn peeled_commit(cache: &Path, local_ref: &str) -> Result<Option<String>, BackendError> {

@@ -1,6 +1,6 @@
 //! Fetch coalescing for one repository cache. Every engine read starts with a refresh (a fetch),
-//! and porch-git fetches before an approval and after a refused push: most of those fetches
-//! would bring nothing new. [`SharedFetchRemote`] wraps the real remote so that
+//! and porch-git fetches after a refused push (and before an approval it numbers alone): most
+//! of those fetches would bring nothing new. [`SharedFetchRemote`] wraps the real remote so that
 //! - concurrent fetches of the same cache share one request ([`FetchDecision::Join`]),
 //! - a fetch is skipped when one finished less than [`FetchPolicy::fresh_for`] ago
 //!   ([`FetchDecision::Skip`]), and

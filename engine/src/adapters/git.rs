@@ -26,7 +26,7 @@ use super::cache_refs;
 use super::fetch::{FetchPolicy, SharedFetchRemote};
 use super::record::{self, KptfileFacts, kptfile_facts, record_of};
 use super::upstream;
-use crate::backend::{BackendError, CommitTask, DraftCommit, RepositoryBackend};
+use crate::backend::{BackendError, CommitTask, DraftCommit, RepositoryBackend, Revisions};
 use crate::content_cache::PackageFiles;
 use crate::model::{GitLock, GitPackage, Lifecycle, RepositoryInfo, Task};
 use crate::record::RevisionRecord;
@@ -217,7 +217,7 @@ struct Resolved {
 /// The records of one listing and the cache version (ref digest) they were built from.
 struct Listing {
     version: String,
-    records: Vec<RevisionRecord>,
+    records: Revisions,
 }
 
 type RepoKey = (String, String);
@@ -504,11 +504,7 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
 
     /// The records of a repository: after a refresh when `fresh`, else from the cache as it is
     /// (no network). Reused while the cache's refs are unchanged.
-    async fn listing(
-        &self,
-        info: &RepositoryInfo,
-        fresh: bool,
-    ) -> Result<Vec<RevisionRecord>, BackendError> {
+    async fn listing(&self, info: &RepositoryInfo, fresh: bool) -> Result<Revisions, BackendError> {
         let repo = self.repository(info).await?;
         let version = if fresh {
             repo.refresh().await.map_err(map_git_error)?.version
@@ -530,7 +526,7 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
             .buffered(parallel)
             .try_collect()
             .await?;
-        let out: Vec<RevisionRecord> = listed
+        let out: Revisions = listed
             .iter()
             .zip(derived)
             .map(|(rev, d)| self.to_record(info, &repo, rev, d))
@@ -642,17 +638,11 @@ fn author(user: Option<&str>) -> Option<Author> {
 }
 
 impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S, C> {
-    async fn list_revisions(
-        &self,
-        info: &RepositoryInfo,
-    ) -> Result<Vec<RevisionRecord>, BackendError> {
+    async fn list_revisions(&self, info: &RepositoryInfo) -> Result<Revisions, BackendError> {
         self.listing(info, true).await
     }
 
-    async fn cached_revisions(
-        &self,
-        info: &RepositoryInfo,
-    ) -> Result<Vec<RevisionRecord>, BackendError> {
+    async fn cached_revisions(&self, info: &RepositoryInfo) -> Result<Revisions, BackendError> {
         self.listing(info, false).await
     }
 
@@ -757,17 +747,14 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
     ) -> Result<RevisionRecord, BackendError> {
         let repo = self.repository(info).await?;
         let g = self.git_rev(&repo, rev);
-        // porch-git numbers the tag itself (highest tag + 1, never moving a tag). If that is
-        // not the number the engine decided, another writer published first: refuse. Tag
-        // names suffice (no listing); porch-git's push leases on the draft ref and the branch
-        // head refuse a revision that moved meanwhile.
-        let highest = cache_refs::highest_published(repo.cache_dir(), &g.full_path).await?;
-        if highest >= revision {
-            let tag = refs::tag_ref(&g.full_path, revision);
-            return Err(BackendError::Stale(format!("tag {tag} already exists")));
-        }
+        // porch-git numbers the tag itself (1 + the package's highest tag, never moving a tag)
+        // and refuses (a conflict: 409) when that is above the number the engine decided:
+        // another writer published first. It reads the package's tag names only (no listing)
+        // and starts from the cache the engine just read (no second fetch): its push leases on
+        // the draft ref, the branch head and the new tag refuse anything that moved since, and
+        // it fetches before retrying.
         let out = repo
-            .approve(&g, author(published_by).as_ref())
+            .approve_as(&g, revision, author(published_by).as_ref())
             .await
             .map_err(map_git_error)?;
         if out.key.revision != revision {
@@ -819,25 +806,22 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
     ) -> Result<(), BackendError> {
         let repo = self.repository(info).await?;
         let g = if rev.lifecycle.is_published() && rev.revision > 0 {
-            // Tags carry no lease of their own: check the tag still names the commit read.
-            repo.refresh().await.map_err(map_git_error)?;
+            // The push leases the tag on its cached value, checked here to be the commit the
+            // caller read: a tag that moved or went away on the remote refuses the deletion.
+            // No fetch first (the read that found the revision fetched); after a refusal
+            // porch-git has fetched, so the check says which of the two happened.
             let g = self.git_rev(&repo, rev);
             let tag = refs::tag_ref(&g.full_path, rev.revision);
-            match cache_refs::peeled_commit(repo.cache_dir(), &tag).await? {
-                None => {
-                    return Err(BackendError::NotFound(format!(
-                        "package revision {} not found",
-                        rev.name()
-                    )));
+            tag_names_commit(&repo, &tag, rev).await?;
+            return match repo.delete(&g, None).await {
+                Err(GitError::Conflict { .. }) => {
+                    tag_names_commit(&repo, &tag, rev).await?;
+                    Err(BackendError::Stale(format!(
+                        "{tag} changed on the remote; refresh and retry"
+                    )))
                 }
-                Some(c) if c != rev.commit => {
-                    return Err(BackendError::Stale(format!(
-                        "{tag} moved from {} to {c}",
-                        rev.commit
-                    )));
-                }
-                Some(_) => g,
-            }
+                other => other.map_err(map_git_error),
+            };
         } else if rev.lifecycle.is_published() {
             // The placeholder: the branch head read must still be current.
             self.current(&repo, rev).await?
@@ -873,6 +857,25 @@ impl<S: RepositorySpecs, C: CredentialSource> RepositoryBackend for GitBackend<S
             ca_bundle,
         )
         .await
+    }
+}
+
+/// The cached `tag` still names `rev.commit`: else `NotFound` (gone) or `Stale` (moved).
+async fn tag_names_commit(
+    repo: &GitRepository,
+    tag: &str,
+    rev: &RevisionRecord,
+) -> Result<(), BackendError> {
+    match cache_refs::peeled_commit(repo.cache_dir(), tag).await? {
+        None => Err(BackendError::NotFound(format!(
+            "package revision {} not found",
+            rev.name()
+        ))),
+        Some(c) if c != rev.commit => Err(BackendError::Stale(format!(
+            "{tag} moved from {} to {c}",
+            rev.commit
+        ))),
+        Some(_) => Ok(()),
     }
 }
 

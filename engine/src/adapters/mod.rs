@@ -7,7 +7,7 @@
 //! [`EngineOptions::fetch_fresh_for`](crate::EngineOptions); [`GitBackend`] reuses a resolved
 //! Repository spec and Secret for [`EngineOptions::repository_spec_ttl`](crate::EngineOptions)
 //! and a listing while the cache's refs are unchanged. [`cache_refs`] answers the writes that
-//! need one fact (highest published revision, a tag's commit) from ref names alone.
+//! need one fact (a tag's commit) from the ref alone.
 
 pub mod cache_refs;
 pub mod fetch;

@@ -30,22 +30,23 @@ where
     pub async fn delete(&self, scope: &Scope, name: &str) -> Result<DeleteOutcome, EngineError> {
         let found = self.locate(scope, name).await?;
         let pr = self
-            .view(&found.repo, &found.records, &found.record)
+            .view(&found.repo, found.records.iter(), &found.record)
             .await?;
 
         // Every other revision of the namespace, for the upstream-reference protection.
-        let mut others: Vec<(RevisionRecord, bool)> = Vec::new();
+        let mut listed = Vec::new();
         for repo in scope.members() {
             let records = if repo.name == found.repo.name {
                 found.records.clone()
             } else {
                 self.records(repo).await?
             };
-            others.extend(records.into_iter().map(|r| {
-                let placeholder = r.is_placeholder(&repo.branch);
-                (r, placeholder)
-            }));
+            listed.push((repo, records));
         }
+        let others: Vec<(&RevisionRecord, bool)> = listed
+            .iter()
+            .flat_map(|(repo, records)| records.iter().map(|r| (r, r.is_placeholder(&repo.branch))))
+            .collect();
         let names: Vec<String> = others.iter().map(|(r, _)| r.name()).collect();
         let referrers = others
             .iter()
@@ -93,8 +94,8 @@ where
                     .delete(&found.repo.namespace, name)
                     .await
                     .map_err(|e| EngineError::internal(e.to_string()))?;
-                let mut after = found.records.clone();
-                after.retain(|r| r.name() != name);
+                let after: Vec<&RevisionRecord> =
+                    found.records.iter().filter(|r| !r.is_named(name)).collect();
                 let relabelled = self
                     .relabelled(&found.repo, &found.records, &after, name)
                     .await?;

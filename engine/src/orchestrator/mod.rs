@@ -10,10 +10,12 @@ mod update;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::backend::{BackendError, MetadataStore, RepositoryBackend};
+use crate::backend::{BackendError, MetadataStore, RepositoryBackend, Revisions};
 use crate::content_cache::{CacheStats, ContentCache, PackageFiles};
 use crate::error::{EngineError, PACKAGE_REVISIONS};
-use crate::latest::{latest_changed, latest_revision_names, sort_package_revisions};
+use crate::latest::{
+    latest_changed, latest_records, latest_revision_names, sort_package_revisions,
+};
 use crate::locks::LockRegistry;
 use crate::messages;
 use crate::model::{PackageRevision, RepositoryInfo, StoredMeta};
@@ -102,7 +104,7 @@ pub struct Engine<B, M, O> {
 /// A record located by name, with its repository's full list (needed for latest and numbering).
 pub(crate) struct Located {
     pub repo: RepositoryInfo,
-    pub records: Vec<RevisionRecord>,
+    pub records: Revisions,
     pub record: RevisionRecord,
 }
 
@@ -165,10 +167,7 @@ where
         (self.clock)()
     }
 
-    pub(crate) async fn records(
-        &self,
-        repo: &RepositoryInfo,
-    ) -> Result<Vec<RevisionRecord>, EngineError> {
+    pub(crate) async fn records(&self, repo: &RepositoryInfo) -> Result<Revisions, EngineError> {
         self.backend
             .list_revisions(repo)
             .await
@@ -189,15 +188,15 @@ where
     }
 
     /// Composes the API view of `record` (metadata and latest marker).
-    pub(crate) async fn view(
+    pub(crate) async fn view<'r>(
         &self,
         repo: &RepositoryInfo,
-        records: &[RevisionRecord],
+        records: impl IntoIterator<Item = &'r RevisionRecord>,
         record: &RevisionRecord,
     ) -> Result<PackageRevision, EngineError> {
         let name = record.name();
+        let latest = latest_records(records).any(|r| r.is_named(&name));
         let meta = self.stored_meta(&repo.namespace, &name).await?;
-        let latest = latest_revision_names(records).contains(&name);
         Ok(record.to_package_revision(repo, &meta, latest))
     }
 
@@ -262,7 +261,7 @@ where
         };
         let record = records
             .iter()
-            .find(|r| r.name() == name)
+            .find(|r| r.is_named(name))
             .cloned()
             .ok_or_else(not_found)?;
         Ok(Located {
@@ -292,7 +291,7 @@ where
                 }
             };
             let latest = latest_revision_names(&records);
-            for record in &records {
+            for record in records.iter() {
                 let name = record.name();
                 let meta = self.stored_meta(&repo.namespace, &name).await?;
                 let pr = record.to_package_revision(repo, &meta, latest.contains(&name));
@@ -307,7 +306,8 @@ where
 
     pub async fn get(&self, scope: &Scope, name: &str) -> Result<PackageRevision, EngineError> {
         let found = self.locate(scope, name).await?;
-        self.view(&found.repo, &found.records, &found.record).await
+        self.view(&found.repo, found.records.iter(), &found.record)
+            .await
     }
 
     /// The PackageRevision and its files (the PRR view).
@@ -321,27 +321,30 @@ where
             .await
             .map_err(|e| as_resources_error(name, e))?;
         let pr = self
-            .view(&found.repo, &found.records, &found.record)
+            .view(&found.repo, found.records.iter(), &found.record)
             .await?;
         let files = self.files(&found.repo, &found.record).await?;
         Ok((pr, files))
     }
 
     /// Views of the revisions in `after` whose latest marker differs from `before`, except
-    /// `exclude` (the revision the operation itself returns).
+    /// `exclude` (the revision the operation itself returns). `after` borrows the records (no
+    /// copy of a repository's thousands of revisions per write).
     pub(crate) async fn relabelled(
         &self,
         repo: &RepositoryInfo,
         before: &[RevisionRecord],
-        after: &[RevisionRecord],
+        after: &[&RevisionRecord],
         exclude: &str,
     ) -> Result<Vec<PackageRevision>, EngineError> {
-        let changed = latest_changed(before, after);
+        let changed = latest_changed(before, after.iter().copied());
         let mut out = Vec::new();
-        for record in after {
-            let name = record.name();
-            if name != exclude && changed.contains(&name) {
-                out.push(self.view(repo, after, record).await?);
+        if changed.is_empty() {
+            return Ok(out);
+        }
+        for record in after.iter().copied() {
+            if changed.iter().any(|c| c != exclude && record.is_named(c)) {
+                out.push(self.view(repo, after.iter().copied(), record).await?);
             }
         }
         Ok(out)
@@ -352,7 +355,7 @@ where
         &self,
         scope: &Scope,
         names: &[String],
-        known: &BTreeMap<String, Vec<RevisionRecord>>,
+        known: &BTreeMap<String, Revisions>,
     ) -> Result<BTreeMap<String, crate::create::ResolvedRef>, EngineError> {
         let mut out = BTreeMap::new();
         for name in names {
@@ -366,11 +369,11 @@ where
                 Some(r) => r.clone(),
                 None => self.records(repo).await?,
             };
-            if let Some(record) = records.into_iter().find(|r| &r.name() == name) {
+            if let Some(record) = records.iter().find(|r| r.is_named(name)) {
                 out.insert(
                     name.clone(),
                     crate::create::ResolvedRef {
-                        record,
+                        record: record.clone(),
                         repo: repo.clone(),
                     },
                 );

@@ -14,6 +14,7 @@ use crate::messages;
 use crate::model::{Lifecycle, PackageRevision, RequestUser};
 use crate::ops::{KptfilePatch, PackageOps, PatchMode};
 use crate::plan::{Effect, plan_update};
+use crate::record::RevisionRecord;
 
 /// Which endpoint the update came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,8 +184,12 @@ where
                         .map_err(|e| EngineError::internal(e.to_string()))?;
                     let meta = stored.unwrap_or_default();
                     let object = current.to_package_revision(repo, &meta, old.is_latest());
-                    let mut after = found.records.clone();
-                    after.retain(|r| r.name() != current.name());
+                    let current_name = current.name();
+                    let after: Vec<&RevisionRecord> = found
+                        .records
+                        .iter()
+                        .filter(|r| !r.is_named(&current_name))
+                        .collect();
                     let relabelled = self.relabelled(repo, &found.records, &after, name).await?;
                     return Ok(UpdateOutcome {
                         object,
@@ -195,10 +200,14 @@ where
             }
         }
         // Latest may have moved (a publish); recompute over the updated list.
-        let mut records = found.records.clone();
-        records.retain(|r| r.name() != current.name());
-        records.push(current.clone());
-        let object = self.view(repo, &records, &current).await?;
+        let current_name = current.name();
+        let records: Vec<&RevisionRecord> = found
+            .records
+            .iter()
+            .filter(|r| !r.is_named(&current_name))
+            .chain(std::iter::once(&current))
+            .collect();
+        let object = self.view(repo, records.iter().copied(), &current).await?;
         self.stored(&object).await;
         let relabelled = self
             .relabelled(repo, &found.records, &records, name)
@@ -222,12 +231,15 @@ where
         name: &str,
         request: &PackageRevision,
     ) -> Result<(super::Located, PackageRevision), EngineError> {
-        if let Ok(found) = self.locate_cached(scope, name).await
+        // Only a change to Draft or Proposed can be leased on the read (see `leased_on_read`).
+        let to = request.lifecycle();
+        if matches!(to, Some(Lifecycle::Draft | Lifecycle::Proposed))
+            && let Ok(found) = self.locate_cached(scope, name).await
             && found.record.commit == request.metadata.resource_version
-            && leased_on_read(found.record.lifecycle, request.lifecycle())
+            && leased_on_read(found.record.lifecycle, to)
         {
             let old = self
-                .view(&found.repo, &found.records, &found.record)
+                .view(&found.repo, found.records.iter(), &found.record)
                 .await?;
             if old.metadata.deletion_timestamp.is_none() {
                 return Ok((found, old));
@@ -235,7 +247,7 @@ where
         }
         let found = self.locate(scope, name).await?;
         let old = self
-            .view(&found.repo, &found.records, &found.record)
+            .view(&found.repo, found.records.iter(), &found.record)
             .await?;
         Ok((found, old))
     }

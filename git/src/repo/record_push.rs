@@ -5,18 +5,14 @@
 //! the next refresh brings them, and every write is leased, so nothing is
 //! decided on them.
 
-use std::collections::BTreeMap;
-
-use gix::ObjectId;
-
 use super::GitRepository;
 use crate::error::GitError;
-use crate::refs;
-use crate::remote::{RefUpdate, local_refs};
+use crate::remote::RefUpdate;
 
 impl GitRepository {
-    /// Writes `updates` (remote names) into the cache's refs. A failure to do so
-    /// falls back to a fetch.
+    /// Writes `updates` (remote names) into the cache's refs, as loose refs (see
+    /// [`crate::loose`]: the cost does not grow with the refs the cache holds). A failure
+    /// to do so falls back to a fetch.
     pub(super) async fn record_push(&self, updates: &[RefUpdate]) {
         if updates.is_empty() {
             return;
@@ -24,10 +20,8 @@ impl GitRepository {
         let cache = self.cache.clone();
         let updates = updates.to_vec();
         let written = self
-            .with_repo(move |repo, url| {
-                let mut all = local_refs(repo, url)?;
-                apply(&mut all, &updates);
-                crate::packed::replace_all(&cache, &all).map_err(|e| {
+            .blocking(move |url| {
+                crate::loose::apply_pushed(&cache, &updates).map_err(|e| {
                     GitError::other(
                         url,
                         format!("cannot write refs in cache {}: {e}", cache.display()),
@@ -53,67 +47,5 @@ impl GitRepository {
             .lock()
             .map(|mut k| std::mem::take(&mut k.unreported))
             .unwrap_or(false)
-    }
-}
-
-/// Applies pushed updates (remote names) to cache refs (cache names).
-fn apply(cache_refs: &mut BTreeMap<String, ObjectId>, updates: &[RefUpdate]) {
-    for u in updates {
-        let Some(local) = refs::to_local(&u.name) else {
-            continue;
-        };
-        match u.new {
-            Some(id) => cache_refs.insert(local, id),
-            None => cache_refs.remove(&local),
-        };
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pushed_values_replace_create_and_delete_cache_refs() {
-        let a = ObjectId::from_hex(b"1111111111111111111111111111111111111111").unwrap();
-        let b = ObjectId::from_hex(b"2222222222222222222222222222222222222222").unwrap();
-        let mut cache: BTreeMap<String, ObjectId> = [
-            ("refs/remotes/origin/main".to_string(), a),
-            ("refs/remotes/origin/drafts/p/ws".to_string(), a),
-            ("refs/tags/p/v1".to_string(), a),
-        ]
-        .into();
-        apply(
-            &mut cache,
-            &[
-                RefUpdate {
-                    name: "refs/heads/proposed/p/ws".into(),
-                    expected: None,
-                    new: Some(b),
-                },
-                RefUpdate {
-                    name: "refs/heads/drafts/p/ws".into(),
-                    expected: Some(a),
-                    new: None,
-                },
-                RefUpdate {
-                    name: "refs/heads/main".into(),
-                    expected: Some(a),
-                    new: Some(b),
-                },
-                RefUpdate {
-                    name: "refs/notes/ignored".into(),
-                    expected: None,
-                    new: Some(b),
-                },
-            ],
-        );
-        let want: BTreeMap<String, ObjectId> = [
-            ("refs/remotes/origin/main".to_string(), b),
-            ("refs/remotes/origin/proposed/p/ws".to_string(), b),
-            ("refs/tags/p/v1".to_string(), a),
-        ]
-        .into();
-        assert_eq!(cache, want);
     }
 }

@@ -22,6 +22,10 @@ use porch_operators::decision::SyncSettings;
 use porch_operators::git_source::GitRepositorySource;
 use porch_operators::metrics::Metrics;
 
+/// The allocator of the `porch` binary, so that these benches measure what it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Write a bare repository at `dir` holding `packages` packages with `revisions` published
 /// revisions each: one approval-style commit per revision on `main` and a `<pkg>/vN` tag.
 pub fn build_repo(dir: &Path, packages: usize, revisions: usize) {
@@ -298,6 +302,23 @@ pub fn context(client: &kube::Client, cache_dir: &Path, clock: &ShiftedClock) ->
         Arc::new(Metrics::default()),
         Arc::new(move || clock.now()),
     ))
+}
+
+/// Run a reflector of every PackageRev and share it with `ctx`, as the PackageRev controller
+/// does in production (syncs then read it instead of listing); returns once it has listed.
+pub async fn share_package_rev_reflector(ctx: &Context, client: &kube::Client) {
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, reflector, watcher};
+    let (reader, writer) = reflector::store();
+    let api: Api<porch_crds::config::v1alpha1::PackageRev> = Api::all(client.clone());
+    tokio::spawn(
+        reflector(writer, watcher(api, watcher::Config::default()))
+            .default_backoff()
+            .touched_objects()
+            .for_each(|_| async {}),
+    );
+    reader.wait_until_ready().await.unwrap();
+    ctx.share_package_revs(Some(reader));
 }
 
 /// The store's resourceVersion as a list reports it: it moves with every write anywhere.

@@ -203,6 +203,8 @@ pub async fn run_controller(
     let controller = Controller::new(Api::<PackageRev>::all(client), watcher::Config::default())
         .with_config(ControllerConfig::default().concurrency(concurrency));
     let package_revs = controller.store();
+    ctx.share_package_revs(Some(package_revs.clone()));
+    let sharing = ctx.clone();
     let own_store = package_revs.clone();
     let pctx = Arc::new(PackageRevContext {
         ctx,
@@ -235,4 +237,5 @@ pub async fn run_controller(
         () = run => {}
         () = repo_watch => {}
     }
+    sharing.share_package_revs(None);
 }

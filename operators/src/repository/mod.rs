@@ -182,10 +182,17 @@ async fn full_sync(
     // the Reconciling condition just written.
     let repo = written.as_ref().unwrap_or(repo);
     let package_revs: Api<PackageRev> = Api::namespaced(ctx.client.clone(), &ns);
-    // List before fetching: a PackageRev the API server creates after this point is not in
+    // Read before fetching: a PackageRev the API server creates after this point is not in
     // `existing`, so it cannot be mistaken for a vanished revision.
     let phase = std::time::Instant::now();
-    let existing = apply::list_package_revs(&package_revs, &name).await?;
+    let existing = match ctx.package_rev_snapshot(&ns, &name) {
+        Some(snapshot) => snapshot,
+        None => apply::list_package_revs(&package_revs, &name)
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect(),
+    };
     let list_ms = phase.elapsed().as_millis();
     let phase = std::time::Instant::now();
     let fetched = match credentials::resolve(&ctx.client, &ns, repo).await? {
@@ -203,7 +210,11 @@ async fn full_sync(
         name: &name,
         deployment: repo.spec.deployment,
     };
-    let planned = plan(repo_ctx, &fetched.revisions, &existing);
+    let planned = plan(
+        repo_ctx,
+        &fetched.revisions,
+        existing.iter().map(AsRef::as_ref),
+    );
     for s in &planned.skipped {
         warn!(repository = %name, package = %s.package_path, workspace = %s.workspace_name, reason = %s.reason, "skipping package revision");
     }
