@@ -356,6 +356,7 @@ pub(crate) fn details_by_walk(
 /// Everything for `revs`, in order.
 fn discover_all(
     repo: &gix::Repository,
+    blobs: &objects::KptfileBlobs,
     graph: &mut CommitGraph,
     revs: &[(ObjectId, PackageRevision)],
 ) -> ObjResult<Vec<RevisionDiscovery>> {
@@ -405,7 +406,7 @@ fn discover_all(
                 Some(d) => d,
                 None => details_by_walk(repo, *commit, rev)?,
             };
-            let kptfile = objects::kptfile_text(repo, node.tree, &rev.full_path)?;
+            let kptfile = objects::kptfile_text(repo, Some(blobs), node.tree, &rev.full_path)?;
             out[order[k]] = Some(RevisionDiscovery { details, kptfile });
             k += 1;
         }
@@ -427,9 +428,10 @@ impl GitRepository {
             parsed.push((self.parse_id(&rev.commit)?, rev.clone()));
         }
         let memo = self.commits.0.clone();
+        let lists = self.list_memo.clone();
         self.with_repo(move |repo, url| {
             let mut graph = memo.lock().unwrap_or_else(|e| e.into_inner());
-            let result = discover_all(repo, &mut graph, &parsed);
+            let result = discover_all(repo, &lists.kptfiles, &mut graph, &parsed);
             // A failed call keeps what it decoded: a commit enters the memo only after
             // all its ancestors.
             if graph.nodes.len() > MAX_MEMO_COMMITS {

@@ -93,7 +93,9 @@ pub(crate) fn list(
                     continue;
                 };
                 let key = MemoKey::Draft(*id, full_path.to_string());
-                let derived = memo.get_or(key, || derive_draft(repo, *id, full_path, name))?;
+                let derived = memo.get_or(key, || {
+                    derive_draft(repo, &memo.kptfiles, *id, full_path, name)
+                })?;
                 let Derived::Draft(Some(commit)) = derived else {
                     continue;
                 };
@@ -121,7 +123,9 @@ pub(crate) fn list(
                     continue;
                 };
                 let key = MemoKey::Tag(*id, full_path.to_string());
-                let derived = memo.get_or(key, || derive_tag(repo, *id, full_path, name))?;
+                let derived = memo.get_or(key, || {
+                    derive_tag(repo, &memo.kptfiles, *id, full_path, name)
+                })?;
                 let Derived::Tag(Some(facts)) = derived else {
                     continue;
                 };
@@ -167,13 +171,14 @@ fn derive_branch(repo: &gix::Repository, id: ObjectId, directory: &str) -> ObjRe
 /// A draft or proposed head's commit, if its package has a Kptfile.
 fn derive_draft(
     repo: &gix::Repository,
+    blobs: &objects::KptfileBlobs,
     id: ObjectId,
     full_path: &str,
     name: &str,
 ) -> ObjResult<Derived> {
     let commit = objects::peel_to_commit(repo, id)?;
     let tree = objects::commit_tree(repo, commit)?;
-    if !objects::has_kptfile(repo, tree, full_path)? {
+    if !objects::has_kptfile(repo, Some(blobs), tree, full_path)? {
         tracing::warn!(git_ref = %name, "draft package has no Kptfile; ignored");
         return Ok(Derived::Draft(None));
     }
@@ -183,13 +188,14 @@ fn derive_draft(
 /// A tagged commit's author and approval workspace, if its package has a Kptfile.
 fn derive_tag(
     repo: &gix::Repository,
+    blobs: &objects::KptfileBlobs,
     id: ObjectId,
     full_path: &str,
     name: &str,
 ) -> ObjResult<Derived> {
     let commit = objects::peel_to_commit(repo, id)?;
     let summary = objects::commit_summary(repo, commit)?;
-    if !objects::has_kptfile(repo, summary.tree, full_path)? {
+    if !objects::has_kptfile(repo, Some(blobs), summary.tree, full_path)? {
         tracing::warn!(git_ref = %name, "skipping tag: Kptfile not found");
         return Ok(Derived::Tag(None));
     }

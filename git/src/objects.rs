@@ -1,7 +1,7 @@
 //! Reading and writing git objects in the local bare cache with gix. Blocking:
 //! call from `spawn_blocking`. No network here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
@@ -93,12 +93,79 @@ pub(crate) fn subtree(
 }
 
 /// Whether `tree` has a regular file `Kptfile` at `path` (i.e. a package lives there).
-pub(crate) fn has_kptfile(repo: &gix::Repository, tree: ObjectId, path: &str) -> ObjResult<bool> {
-    Ok(kptfile_blob(repo, tree, path)?.is_some())
+pub(crate) fn has_kptfile(
+    repo: &gix::Repository,
+    blobs: Option<&KptfileBlobs>,
+    tree: ObjectId,
+    path: &str,
+) -> ObjResult<bool> {
+    Ok(kptfile_blob(repo, blobs, tree, path)?.is_some())
 }
 
-/// The blob of the regular file `Kptfile` in the directory `path` of `tree`.
-fn kptfile_blob(repo: &gix::Repository, tree: ObjectId, path: &str) -> ObjResult<Option<ObjectId>> {
+/// Where the Kptfile of a directory of a tree is, by tree id: listing a revision finds it
+/// and discovering its details reads it, so the second lookup (a root tree of a thousand
+/// packages is inflated and scanned each time) is answered from here. One per repository
+/// (in its listing memo); content-addressed, so never stale; starts over when full.
+#[derive(Default)]
+pub(crate) struct KptfileBlobs(std::sync::Mutex<HashMap<ObjectId, BlobsOfTree>>);
+
+/// (directory path, its Kptfile blob if any) for one tree.
+type BlobsOfTree = Vec<(Box<str>, Option<ObjectId>)>;
+
+/// Trees [`KptfileBlobs`] holds before it starts over (about 100 bytes each).
+const KPTFILE_BLOBS_MAX: usize = 20_000;
+
+impl std::fmt::Debug for KptfileBlobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KptfileBlobs")
+    }
+}
+
+impl KptfileBlobs {
+    fn get(&self, tree: ObjectId, path: &str) -> Option<Option<ObjectId>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&tree)?
+            .iter()
+            .find(|(p, _)| &**p == path)
+            .map(|(_, blob)| *blob)
+    }
+
+    fn put(&self, tree: ObjectId, path: &str, blob: Option<ObjectId>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= KPTFILE_BLOBS_MAX && !map.contains_key(&tree) {
+            map.clear();
+        }
+        let paths = map.entry(tree).or_default();
+        if !paths.iter().any(|(p, _)| &**p == path) {
+            paths.push((path.into(), blob));
+        }
+    }
+}
+
+/// The blob of the regular file `Kptfile` in the directory `path` of `tree`, remembered in
+/// `blobs` when given.
+fn kptfile_blob(
+    repo: &gix::Repository,
+    blobs: Option<&KptfileBlobs>,
+    tree: ObjectId,
+    path: &str,
+) -> ObjResult<Option<ObjectId>> {
+    let Some(blobs) = blobs else {
+        return find_kptfile_blob(repo, tree, path);
+    };
+    if let Some(known) = blobs.get(tree, path) {
+        return Ok(known);
+    }
+    let found = find_kptfile_blob(repo, tree, path)?;
+    blobs.put(tree, path, found);
+    Ok(found)
+}
+
+fn find_kptfile_blob(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    path: &str,
+) -> ObjResult<Option<ObjectId>> {
     let Some(dir) = subtree(repo, tree, path)? else {
         return Ok(None);
     };
@@ -412,14 +479,40 @@ pub(crate) fn latest_package_commit(
 /// (what [`read_files`] returns under `Kptfile`), without reading the other files.
 pub(crate) fn kptfile_text(
     repo: &gix::Repository,
+    blobs: Option<&KptfileBlobs>,
     tree: ObjectId,
     full_path: &str,
 ) -> ObjResult<Option<String>> {
-    let Some(oid) = kptfile_blob(repo, tree, full_path)? else {
+    let Some(oid) = kptfile_blob(repo, blobs, tree, full_path)? else {
         return Ok(None);
     };
     let blob = repo
         .find_blob(oid)
         .map_err(|e| msg("cannot read Kptfile", &e))?;
     Ok(Some(String::from_utf8_lossy(&blob.data).into_owned()))
+}
+
+#[cfg(test)]
+mod kptfile_blob_tests {
+    use super::*;
+
+    fn id(n: usize) -> ObjectId {
+        ObjectId::from_hex(format!("{n:040x}").as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn answers_by_tree_and_path_and_starts_over_when_full() {
+        let blobs = KptfileBlobs::default();
+        blobs.put(id(1), "a", Some(id(10)));
+        blobs.put(id(1), "b", None);
+        assert_eq!(blobs.get(id(1), "a"), Some(Some(id(10))));
+        assert_eq!(blobs.get(id(1), "b"), Some(None), "a known absence");
+        assert_eq!(blobs.get(id(1), "c"), None, "never looked up");
+        assert_eq!(blobs.get(id(2), "a"), None);
+        for n in 0..KPTFILE_BLOBS_MAX {
+            blobs.put(id(100 + n), "p", None);
+        }
+        assert_eq!(blobs.get(id(1), "a"), None, "cleared once full");
+        assert!(blobs.0.lock().unwrap().len() <= KPTFILE_BLOBS_MAX);
+    }
 }

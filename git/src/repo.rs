@@ -56,7 +56,7 @@ pub struct GitRepository {
     /// recorded push changes them (only this repository writes the cache's refs).
     known_version: std::sync::Mutex<KnownVersion>,
     /// What listing derived per ref target (immutable, so never stale).
-    list_memo: Arc<listing::ListMemo>,
+    pub(crate) list_memo: Arc<listing::ListMemo>,
     /// Commits decoded by [`discover_details`](Self::discover_details), kept for later syncs.
     pub(crate) commits: crate::discovery::CommitMemo,
 }
@@ -833,7 +833,7 @@ fn reject_nesting(
     let wrap = |m: String| GitError::other(url, m);
     let mut prefix = String::new();
     for part in full_path.split('/') {
-        if !prefix.is_empty() && objects::has_kptfile(repo, tree, &prefix).map_err(wrap)? {
+        if !prefix.is_empty() && objects::has_kptfile(repo, None, tree, &prefix).map_err(wrap)? {
             return Err(GitError::invalid(
                 url,
                 format!(

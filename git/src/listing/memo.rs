@@ -71,6 +71,9 @@ struct Generations {
 pub(crate) struct ListMemo {
     capacity: usize,
     inner: Mutex<Generations>,
+    /// Where listed revisions' Kptfiles are, for discovery to read them without a second
+    /// tree lookup.
+    pub(crate) kptfiles: crate::objects::KptfileBlobs,
 }
 
 impl Default for ListMemo {
@@ -85,6 +88,7 @@ impl ListMemo {
         ListMemo {
             capacity: capacity.max(1),
             inner: Mutex::new(Generations::default()),
+            kptfiles: Default::default(),
         }
     }
 

@@ -294,14 +294,22 @@ impl ShiftedClock {
 /// A controller context with the git source caching under `cache_dir`.
 pub fn context(client: &kube::Client, cache_dir: &Path, clock: &ShiftedClock) -> Arc<Context> {
     let clock = clock.clone();
-    Arc::new(Context::new(
+    let mut ctx = Context::new(
         client.clone(),
         Arc::new(GitRepositorySource::new(cache_dir)),
         SyncSettings::default(),
         10,
         Arc::new(Metrics::default()),
         Arc::new(move || clock.now()),
-    ))
+    );
+    // `BENCH_WRITE_CONCURRENCY` tries another bound than the production default.
+    if let Some(n) = std::env::var("BENCH_WRITE_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        ctx.write_concurrency = n;
+    }
+    Arc::new(ctx)
 }
 
 /// Run a reflector of every PackageRev and share it with `ctx`, as the PackageRev controller

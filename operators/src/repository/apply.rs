@@ -167,7 +167,13 @@ async fn apply_create(
     };
     let name = obj.metadata.name.clone().unwrap_or_default();
     let desired_status = obj.status.clone().unwrap_or_default();
-    match api.create(&pp, obj).await {
+    // The API server drops a create's status (the status subresource is on): do not send it.
+    let body = PackageRev {
+        metadata: obj.metadata.clone(),
+        spec: obj.spec.clone(),
+        status: None,
+    };
+    match api.create(&pp, &body).await {
         Ok(created) => {
             applied.created += 1;
             // With the status subresource on, the API server drops status on create.
