@@ -13,10 +13,6 @@ use porch_engine::testing::InMemoryMetadata;
 use porch_engine::{Engine, EngineOptions, Scope, UpdateKind};
 use porch_git::Credentials;
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions, ServerTls};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 
 const NS: &str = "secure-ns";
 const SECRET: &str = "git-auth";
@@ -27,32 +23,8 @@ type Meta = InMemoryMetadata;
 
 type TestEngine = Engine<GitBackend<StaticRepositories, StaticCredentials>, Meta, KptOps>;
 
-/// A private CA and a 127.0.0.1 server certificate it signed: (CA PEM, server TLS).
 fn private_ca() -> (String, ServerTls) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "porch-engine test CA");
-    ca.distinguished_name = dn;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, &ca_key);
-    let key = KeyPair::generate().unwrap();
-    let mut leaf =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "127.0.0.1");
-    leaf.distinguished_name = dn;
-    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = leaf.signed_by(&key, &issuer).unwrap();
-    (
-        ca_cert.pem(),
-        ServerTls {
-            cert_chain_pem: format!("{}{}", cert.pem(), ca_cert.pem()),
-            key_pem: key.serialize_pem(),
-        },
-    )
+    ServerTls::with_private_ca("porch-engine test CA").unwrap()
 }
 
 fn engine(

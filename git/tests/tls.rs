@@ -11,38 +11,9 @@ use porch_git::{
     CaBundle, ConnectionOptions, GitError, GitRemote as _, GitRepository, HttpRemote, NewDraft,
     RefUpdate,
 };
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 
-/// A private CA and a 127.0.0.1 server certificate it signed: (CA PEM, server TLS).
 fn private_ca() -> (String, ServerTls) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "porch-git test CA");
-    ca.distinguished_name = dn;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, &ca_key);
-
-    let key = KeyPair::generate().unwrap();
-    let mut leaf =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, "127.0.0.1");
-    leaf.distinguished_name = dn;
-    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = leaf.signed_by(&key, &issuer).unwrap();
-    (
-        ca_cert.pem(),
-        ServerTls {
-            cert_chain_pem: format!("{}{}", cert.pem(), ca_cert.pem()),
-            key_pem: key.serialize_pem(),
-        },
-    )
+    ServerTls::with_private_ca("porch-git test CA").unwrap()
 }
 
 fn with_ca(pem: &str) -> ConnectionOptions {

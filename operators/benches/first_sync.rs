@@ -83,7 +83,10 @@ async fn bench(runs: usize) {
         );
         let source = GitRepositorySource::new(tmp.path().join(format!("source-{run}")));
         let t = Instant::now();
-        let fetched = source.fetch(&probe, None).await.unwrap();
+        let fetched = source
+            .fetch(&probe, &porch_operators::source::Access::default())
+            .await
+            .unwrap();
         source_fetch.push(t.elapsed());
         assert_eq!(fetched.revisions.len(), EXPECTED);
 

@@ -27,7 +27,7 @@ use porch_operators::desired::{RepoContext, plan};
 use porch_operators::metrics::Metrics;
 use porch_operators::repository::reconcile;
 use porch_operators::source::{
-    Credentials, DiscoveredRevision, FetchedRepository, RepositorySource, SourceError,
+    Access, DiscoveredRevision, FetchedRepository, RepositorySource, SourceError,
 };
 
 const REPOS: usize = 100;
@@ -56,14 +56,14 @@ impl RepositorySource for Source {
     fn fetch<'a>(
         &'a self,
         _: &'a Repository,
-        _: Option<&'a Credentials>,
+        _: &'a Access,
     ) -> BoxFuture<'a, Result<FetchedRepository, SourceError>> {
         Box::pin(async move { Ok(self.0.clone()) })
     }
     fn check<'a>(
         &'a self,
         _: &'a Repository,
-        _: Option<&'a Credentials>,
+        _: &'a Access,
     ) -> BoxFuture<'a, Result<Option<String>, SourceError>> {
         Box::pin(async { Ok(None) })
     }

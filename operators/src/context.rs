@@ -42,6 +42,9 @@ pub struct Context {
     pub sync_permits: Semaphore,
     /// PackageRev writes one sync keeps in flight ([`DEFAULT_WRITE_CONCURRENCY`]).
     pub write_concurrency: usize,
+    /// Open repositories with their namespace's CA bundle
+    /// (`--repositories.use-user-defined-ca-bundle`).
+    pub use_user_ca_bundle: bool,
     /// The PackageRev controller's reflector, once it runs: a sync reads a repository's
     /// PackageRevs from it instead of listing them from the API server.
     package_revs: Mutex<Option<Store<PackageRev>>>,
@@ -67,6 +70,7 @@ impl Context {
             metrics,
             sync_permits: Semaphore::new(max_concurrent_syncs.max(1)),
             write_concurrency: DEFAULT_WRITE_CONCURRENCY,
+            use_user_ca_bundle: false,
             package_revs: Mutex::new(None),
             memory: Mutex::new(HashMap::new()),
             api_failures: Mutex::new(HashMap::new()),

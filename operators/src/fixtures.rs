@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use crate::context::Context;
 use crate::decision::SyncSettings;
 use crate::metrics::Metrics;
-use crate::source::{Credentials, FetchedRepository, RepositorySource, SourceError};
+use crate::source::{Access, FetchedRepository, RepositorySource, SourceError};
 
 pub const NOW: &str = "2026-03-01T12:00:00Z";
 
@@ -119,7 +119,7 @@ impl RepositorySource for FakeSource {
     fn fetch<'a>(
         &'a self,
         _repo: &'a Repository,
-        _credentials: Option<&'a Credentials>,
+        _access: &'a Access,
     ) -> BoxFuture<'a, Result<FetchedRepository, SourceError>> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         let r = self.result.lock().unwrap().clone();
@@ -129,7 +129,7 @@ impl RepositorySource for FakeSource {
     fn check<'a>(
         &'a self,
         _repo: &'a Repository,
-        _credentials: Option<&'a Credentials>,
+        _access: &'a Access,
     ) -> BoxFuture<'a, Result<Option<String>, SourceError>> {
         self.checks.fetch_add(1, Ordering::SeqCst);
         let r = self.result.lock().unwrap().clone().map(|f| f.version);

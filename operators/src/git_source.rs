@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 
 use crate::redact::redact_url;
 use crate::source::{
-    Credentials, DiscoveredRevision, FetchedRepository, RepositorySource, SourceError,
+    Access, Credentials, DiscoveredRevision, FetchedRepository, RepositorySource, SourceError,
 };
 
 /// What an opened repository was opened with; a change reopens it.
@@ -32,6 +32,7 @@ struct OpenKey {
     author: Option<String>,
     email: Option<String>,
     credentials: Option<porch_git::Credentials>,
+    ca_bundle: Option<String>,
 }
 
 /// The git [`RepositorySource`]: bare caches under `cache_dir/<namespace>/<name>`.
@@ -193,9 +194,9 @@ impl GitRepositorySource {
     async fn open(
         &self,
         repo: &Repository,
-        credentials: Option<&Credentials>,
+        access: &Access,
     ) -> Result<(Arc<GitRepository>, bool), SourceError> {
-        let config = repo_config(repo, credentials)?;
+        let config = repo_config(repo, access.credentials.as_ref())?;
         let key = OpenKey {
             url: config.url.clone(),
             branch: config.branch.clone(),
@@ -204,6 +205,7 @@ impl GitRepositorySource {
             author: config.author.clone(),
             email: config.email.clone(),
             credentials: config.credentials.clone(),
+            ca_bundle: access.ca_bundle.clone(),
         };
         let slot = self.slot(repo).await;
         let mut guard = slot.lock().await;
@@ -222,7 +224,16 @@ impl GitRepositorySource {
             drop(old);
             remove_dir(&dir).await;
         }
-        let opened = GitRepository::open(config, &dir).await.map_err(map_error)?;
+        let options = porch_git::ConnectionOptions {
+            ca_bundle: access
+                .ca_bundle
+                .as_deref()
+                .map(porch_git::CaBundle::from_pem),
+            ..porch_git::ConnectionOptions::default()
+        };
+        let opened = GitRepository::open_with_options(config, &options, &dir)
+            .await
+            .map_err(map_error)?;
         let opened = Arc::new(opened);
         *guard = Some(Opened {
             key,
@@ -236,10 +247,10 @@ impl RepositorySource for GitRepositorySource {
     fn fetch<'a>(
         &'a self,
         repo: &'a Repository,
-        credentials: Option<&'a Credentials>,
+        access: &'a Access,
     ) -> BoxFuture<'a, Result<FetchedRepository, SourceError>> {
         async move {
-            let (git, fresh) = self.open(repo, credentials).await?;
+            let (git, fresh) = self.open(repo, access).await?;
             let (ns, name) = ns_name(repo);
             let key = format!("{ns}/{name}");
             // A repository opened just now (new, or its config changed) starts afresh.
@@ -258,12 +269,12 @@ impl RepositorySource for GitRepositorySource {
     fn check<'a>(
         &'a self,
         repo: &'a Repository,
-        credentials: Option<&'a Credentials>,
+        access: &'a Access,
     ) -> BoxFuture<'a, Result<Option<String>, SourceError>> {
         async move {
             // An incremental fetch: cheap when nothing changed, and it leaves the cache
             // ready for the full sync the changed version triggers.
-            let (git, _) = self.open(repo, credentials).await?;
+            let (git, _) = self.open(repo, access).await?;
             let outcome = git.refresh().await.map_err(map_error)?;
             Ok(Some(outcome.version))
         }

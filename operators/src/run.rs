@@ -71,6 +71,10 @@ pub struct OperatorsArgs {
     /// Full syncs running at once across all repositories.
     #[arg(long = "repositories.max-concurrent-syncs", default_value_t = 10)]
     pub max_concurrent_syncs: usize,
+    /// Open each repository with the CA bundle of its namespace (Secret
+    /// `<namespace>-ca-bundle`, key `ca.crt`), for git servers with a private CA.
+    #[arg(long = "repositories.use-user-defined-ca-bundle", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub use_user_defined_ca_bundle: bool,
     /// Reconciles in flight per controller.
     #[arg(long, default_value_t = 32)]
     pub max_concurrent_reconciles: u16,
@@ -194,14 +198,16 @@ pub async fn run(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let ctx = Arc::new(Context::new(
+    let mut ctx = Context::new(
         client.clone(),
         source,
         args.sync_settings(),
         args.max_concurrent_syncs,
         metrics.clone(),
         system_clock(),
-    ));
+    );
+    ctx.use_user_ca_bundle = args.use_user_defined_ca_bundle;
+    let ctx = Arc::new(ctx);
     admin_state.ready.store(true, Ordering::Relaxed);
     info!(admin = %args.admin_address, leader_elect = args.leader_elect, "porch operators starting");
     if args.leader_elect {

@@ -71,6 +71,33 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// What a source needs to reach a repository: the credentials of its `secretRef` and, with
+/// `--repositories.use-user-defined-ca-bundle`, the PEM CA bundle of its namespace (Secret
+/// `<namespace>-ca-bundle`, key `ca.crt`). `Debug` never prints a secret.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    pub credentials: Option<Credentials>,
+    pub ca_bundle: Option<String>,
+}
+
+impl From<Credentials> for Access {
+    fn from(credentials: Credentials) -> Self {
+        Access {
+            credentials: Some(credentials),
+            ca_bundle: None,
+        }
+    }
+}
+
+impl fmt::Debug for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Access")
+            .field("credentials", &self.credentials)
+            .field("ca_bundle", &self.ca_bundle.as_ref().map(|_| "<pem>"))
+            .finish()
+    }
+}
+
 /// Why a fetch or check failed. Messages must name the repository URL without credentials
 /// (see [`crate::redact::redact_url`]); they become the `Ready` condition's message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,7 +135,7 @@ pub trait RepositorySource: Send + Sync {
     fn fetch<'a>(
         &'a self,
         repo: &'a Repository,
-        credentials: Option<&'a Credentials>,
+        access: &'a Access,
     ) -> BoxFuture<'a, Result<FetchedRepository, SourceError>>;
 
     /// A cheap connectivity check (`git ls-remote`), returning the remote refs' version when
@@ -118,7 +145,7 @@ pub trait RepositorySource: Send + Sync {
     fn check<'a>(
         &'a self,
         repo: &'a Repository,
-        credentials: Option<&'a Credentials>,
+        access: &'a Access,
     ) -> BoxFuture<'a, Result<Option<String>, SourceError>>;
 
     /// The Repository is gone: drop any local state kept for it. Never touches the remote.

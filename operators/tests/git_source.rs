@@ -8,6 +8,7 @@ use porch_crds::config::v1alpha1::{GitRepository, Repository, RepositorySpec};
 use porch_crds::porch::v1alpha1::PackageRevisionLifecycle;
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions};
 use porch_operators::git_source::GitRepositorySource;
+use porch_operators::source::Access;
 use porch_operators::{Credentials, RepositorySource, SourceError};
 
 const BUNDLE: &str = "/work/shared/conformance/test-blueprints.bundle";
@@ -112,7 +113,7 @@ async fn fetch_lists_the_conformance_revisions() {
     let (dir, server, url) = server().await;
     let source = GitRepositorySource::new(dir.path().join("cache"));
     let repo = repository(&url, "main");
-    let fetched = source.fetch(&repo, Some(&creds())).await.unwrap();
+    let fetched = source.fetch(&repo, &Access::from(creds())).await.unwrap();
 
     let mut got: Vec<(String, String, i64)> = fetched
         .revisions
@@ -166,7 +167,7 @@ async fn fetch_lists_the_conformance_revisions() {
     assert!(!unready.readiness_gates.is_empty(), "{unready:?}");
 
     // A second fetch of an unchanged repository is the same.
-    let again = source.fetch(&repo, Some(&creds())).await.unwrap();
+    let again = source.fetch(&repo, &Access::from(creds())).await.unwrap();
     assert_eq!(again, fetched);
 
     source.release(&repo).await;
@@ -179,11 +180,11 @@ async fn check_sees_a_tag_pushed_from_outside() {
     let (dir, server, url) = server().await;
     let source = GitRepositorySource::new(dir.path().join("cache"));
     let repo = repository(&url, "main");
-    let fetched = source.fetch(&repo, Some(&creds())).await.unwrap();
-    let before = source.check(&repo, Some(&creds())).await.unwrap();
+    let fetched = source.fetch(&repo, &Access::from(creds())).await.unwrap();
+    let before = source.check(&repo, &Access::from(creds())).await.unwrap();
     assert_eq!(before, fetched.version);
     // Nothing changed: the same answer (from the source's memo of the last fetch).
-    let again = source.fetch(&repo, Some(&creds())).await.unwrap();
+    let again = source.fetch(&repo, &Access::from(creds())).await.unwrap();
     assert_eq!(again, fetched);
     let first = fetched;
 
@@ -194,11 +195,11 @@ async fn check_sees_a_tag_pushed_from_outside() {
     git(Some(&clone), &["tag", "basens/v5", "origin/main"]).await;
     git(Some(&clone), &["push", "-q", "origin", "basens/v5"]).await;
 
-    let after = source.check(&repo, Some(&creds())).await.unwrap();
+    let after = source.check(&repo, &Access::from(creds())).await.unwrap();
     assert!(after.is_some());
     assert_ne!(after, before);
 
-    let fetched = source.fetch(&repo, Some(&creds())).await.unwrap();
+    let fetched = source.fetch(&repo, &Access::from(creds())).await.unwrap();
     assert_eq!(fetched.version, after);
     let v5 = fetched
         .revisions
@@ -222,16 +223,16 @@ async fn stopped_server_is_unreachable_without_credentials_in_message() {
     // Credentials in the URL itself must not leak either.
     let authed = url.replace("http://", &format!("http://{USER}:{PASSWORD}@"));
     let repo = repository(&authed, "main");
-    source.fetch(&repo, None).await.unwrap();
+    source.fetch(&repo, &Access::default()).await.unwrap();
     server.stop().await;
 
-    let err = source.fetch(&repo, None).await.unwrap_err();
+    let err = source.fetch(&repo, &Access::default()).await.unwrap_err();
     let SourceError::Unreachable(msg) = &err else {
         panic!("expected Unreachable, got {err:?}");
     };
     assert!(msg.contains(&url), "{msg}");
     assert!(!msg.contains(PASSWORD), "{msg}");
-    let err = source.check(&repo, None).await.unwrap_err();
+    let err = source.check(&repo, &Access::default()).await.unwrap_err();
     assert!(matches!(err, SourceError::Unreachable(_)), "{err:?}");
 }
 
@@ -244,16 +245,19 @@ async fn wrong_credentials_are_auth_errors() {
         username: USER.into(),
         password: "not-the-password".into(),
     };
-    let err = source.fetch(&repo, Some(&wrong)).await.unwrap_err();
+    let err = source
+        .fetch(&repo, &Access::from(wrong.clone()))
+        .await
+        .unwrap_err();
     let SourceError::Auth(msg) = &err else {
         panic!("expected Auth, got {err:?}");
     };
     assert!(msg.contains(&url), "{msg}");
     assert!(!msg.contains("not-the-password"), "{msg}");
-    let err = source.fetch(&repo, None).await.unwrap_err();
+    let err = source.fetch(&repo, &Access::default()).await.unwrap_err();
     assert!(matches!(err, SourceError::Auth(_)), "{err:?}");
     // The right credentials then work (the source reopens with them).
-    source.fetch(&repo, Some(&creds())).await.unwrap();
+    source.fetch(&repo, &Access::from(creds())).await.unwrap();
     server.stop().await;
 }
 
@@ -262,7 +266,10 @@ async fn missing_branch_is_not_found() {
     let (dir, server, url) = server().await;
     let source = GitRepositorySource::new(dir.path().join("cache"));
     let repo = repository(&url, "no-such-branch");
-    let err = source.fetch(&repo, Some(&creds())).await.unwrap_err();
+    let err = source
+        .fetch(&repo, &Access::from(creds()))
+        .await
+        .unwrap_err();
     let SourceError::NotFound(msg) = &err else {
         panic!("expected NotFound, got {err:?}");
     };

@@ -36,12 +36,14 @@ struct OperatorsDefaults {
     args: OperatorsArgs,
 }
 
-fn operators_args(admin: SocketAddr) -> anyhow::Result<OperatorsArgs> {
-    // One process owns the store: no other replica to elect against.
+fn operators_args(admin: SocketAddr, use_user_cabundle: bool) -> anyhow::Result<OperatorsArgs> {
+    // One process owns the store: no other replica to elect against. `--use-user-cabundle`
+    // covers the syncs too, not only the engine's writes.
     let argv = [
         "operators".to_string(),
         "--leader-elect=false".to_string(),
         format!("--admin-address={admin}"),
+        format!("--repositories.use-user-defined-ca-bundle={use_user_cabundle}"),
     ];
     Ok(OperatorsDefaults::try_parse_from(argv)?.args)
 }
@@ -87,7 +89,7 @@ pub async fn run(
     ));
     let operators = tokio::spawn(porch_operators::run(
         client,
-        operators_args(cmd.operators_admin_address)?,
+        operators_args(cmd.operators_admin_address, cmd.engine.use_user_cabundle)?,
         source,
         async move {
             let _ = stop_rx.changed().await;

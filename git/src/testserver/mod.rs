@@ -47,6 +47,42 @@ pub struct ServerTls {
     pub key_pem: String,
 }
 
+impl ServerTls {
+    /// A fresh private CA and a certificate it signed for 127.0.0.1 and localhost:
+    /// (the CA's PEM, what the server presents). For tests of private-CA trust
+    /// (upstream's `<namespace>-ca-bundle` Secret).
+    pub fn with_private_ca(ca_name: &str) -> Result<(String, ServerTls), rcgen::Error> {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DistinguishedName, DnType,
+            ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+        };
+        let ca_key = KeyPair::generate()?;
+        let mut ca = CertificateParams::new(Vec::<String>::new())?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, ca_name);
+        ca.distinguished_name = dn;
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca.self_signed(&ca_key)?;
+        let issuer = Issuer::new(ca, &ca_key);
+        let key = KeyPair::generate()?;
+        let mut leaf =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "127.0.0.1");
+        leaf.distinguished_name = dn;
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = leaf.signed_by(&key, &issuer)?;
+        Ok((
+            ca_cert.pem(),
+            ServerTls {
+                cert_chain_pem: format!("{}{}", cert.pem(), ca_cert.pem()),
+                key_pem: key.serialize_pem(),
+            },
+        ))
+    }
+}
+
 impl std::fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerTls")

@@ -6,7 +6,7 @@ use kube::Api;
 use porch_crds::config::v1alpha1::Repository;
 
 use crate::error::is_not_found;
-use crate::source::{Credentials, SourceError};
+use crate::source::{Access, Credentials, SourceError};
 
 /// The Secret type of basic-auth credentials.
 pub const BASIC_AUTH_SECRET_TYPE: &str = "kubernetes.io/basic-auth";
@@ -74,6 +74,56 @@ pub async fn resolve(
         )))),
         Err(e) => Err(e),
     }
+}
+
+/// The key of the CA bundle in a namespace's `<namespace>-ca-bundle` Secret.
+pub const CA_BUNDLE_KEY: &str = "ca.crt";
+
+/// The name of the CA bundle Secret of `namespace`.
+pub fn ca_bundle_secret(namespace: &str) -> String {
+    format!("{namespace}-ca-bundle")
+}
+
+/// Everything needed to reach the repository: its credentials and, when `use_ca_bundle`
+/// (`--repositories.use-user-defined-ca-bundle`), the CA bundle of its namespace. A missing
+/// or empty bundle with the option on is an error naming the Secret (never its content):
+/// without it the server's certificate cannot be trusted anyway.
+pub async fn resolve_access(
+    client: &kube::Client,
+    namespace: &str,
+    repo: &Repository,
+    use_ca_bundle: bool,
+) -> Result<Result<Access, SourceError>, kube::Error> {
+    let credentials = match resolve(client, namespace, repo).await? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut access = Access {
+        credentials,
+        ca_bundle: None,
+    };
+    if !use_ca_bundle {
+        return Ok(Ok(access));
+    }
+    let name = ca_bundle_secret(namespace);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    match secrets.get(&name).await {
+        Ok(secret) => match field(&secret, CA_BUNDLE_KEY).filter(|pem| !pem.trim().is_empty()) {
+            Some(pem) => access.ca_bundle = Some(pem),
+            None => {
+                return Ok(Err(SourceError::Other(format!(
+                    "failed to resolve the CA bundle: secret {namespace}/{name} has no {CA_BUNDLE_KEY}"
+                ))));
+            }
+        },
+        Err(e) if is_not_found(&e) => {
+            return Ok(Err(SourceError::Other(format!(
+                "failed to resolve the CA bundle: secret {namespace}/{name} not found"
+            ))));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(Ok(access))
 }
 
 #[cfg(test)]

@@ -122,8 +122,11 @@ async fn apply_repository(repo: Arc<Repository>, ctx: Arc<Context>) -> Result<Ac
         }
         SyncAction::HealthCheck => {
             let started = ctx.now();
-            let outcome = match credentials::resolve(&ctx.client, &ns, &repo).await? {
-                Ok(creds) => ctx.source.check(&repo, creds.as_ref()).await,
+            let access =
+                credentials::resolve_access(&ctx.client, &ns, &repo, ctx.use_user_ca_bundle)
+                    .await?;
+            let outcome = match access {
+                Ok(access) => ctx.source.check(&repo, &access).await,
                 Err(e) => Err(e),
             };
             // A cheap check that sees the remote refs moved (someone pushed) syncs now
@@ -195,8 +198,10 @@ async fn full_sync(
     };
     let list_ms = phase.elapsed().as_millis();
     let phase = std::time::Instant::now();
-    let fetched = match credentials::resolve(&ctx.client, &ns, repo).await? {
-        Ok(creds) => ctx.source.fetch(repo, creds.as_ref()).await,
+    let access =
+        credentials::resolve_access(&ctx.client, &ns, repo, ctx.use_user_ca_bundle).await?;
+    let fetched = match access {
+        Ok(access) => ctx.source.fetch(repo, &access).await,
         Err(e) => Err(e),
     };
     let fetched = match fetched {
