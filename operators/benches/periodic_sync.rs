@@ -85,7 +85,7 @@ async fn bench(runs: usize) {
     let clock = ShiftedClock::default();
     let ctx = context(&parts.client, &tmp.path().join("cache"), &clock);
     if std::env::var_os("BENCH_LIST").is_none() {
-        share_package_rev_reflector(&ctx, &parts.client).await;
+        porch_operators::packagerev::share_a_reflector(&ctx).await;
     }
     let repos: Api<Repository> = Api::namespaced(parts.client.clone(), NS);
 

@@ -4,12 +4,15 @@
 //! option the certificate is refused, and with the option but no Secret the status names
 //! the Secret. On the in-process API server with the HTTPS loopback git server.
 
+mod common;
+
+use common::{bundle, in_process_client};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
-use porch_apiserver::{ServerOptions as ApiOptions, api, build_app};
 use porch_crds::config::v1alpha1::{GitRepository, PackageRev, Repository, RepositorySpec};
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions, ServerTls};
 use porch_operators::context::Context;
@@ -19,13 +22,6 @@ use porch_operators::metrics::Metrics;
 use porch_operators::repository::reconcile;
 
 const NS: &str = "secure";
-
-fn bundle() -> std::path::PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../../shared/conformance/test-blueprints.bundle")
-}
 
 /// Sync Repository `name` once with the CA option `use_ca`, and return its `Ready`
 /// condition's (status, message) and the number of its PackageRevs.
@@ -98,9 +94,7 @@ async fn a_private_ca_repository_syncs_with_its_namespace_bundle() {
         .await
         .unwrap();
     assert!(url.starts_with("https://"), "{url}");
-    let opts = ApiOptions::new(dir.path().join("api"), "127.0.0.1:0".parse().unwrap());
-    let app = build_app(&opts, None, "in-process".into()).await.unwrap();
-    let client = kube::Client::new(api::router(app), "default");
+    let client = in_process_client(&dir.path().join("api")).await;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let mut ns = Namespace::default();
     ns.metadata.name = Some(NS.into());

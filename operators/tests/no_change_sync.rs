@@ -4,12 +4,15 @@
 //! build does it), on the in-process API server (its SQLite store counts every write in
 //! its resourceVersion) with the git source and the loopback git server.
 
+mod common;
+
+use common::{bundle, in_process_client};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
 use kube::api::{Api, ListParams, PostParams};
-use porch_apiserver::{ServerOptions as ApiOptions, api, build_app};
 use porch_crds::config::v1alpha1::{GitRepository, PackageRev, Repository, RepositorySpec};
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions};
 use porch_operators::context::Context;
@@ -17,13 +20,6 @@ use porch_operators::decision::SyncSettings;
 use porch_operators::git_source::GitRepositorySource;
 use porch_operators::metrics::Metrics;
 use porch_operators::repository::reconcile;
-
-fn bundle() -> std::path::PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../../shared/conformance/test-blueprints.bundle")
-}
 
 /// The store's resourceVersion: it moves with every write.
 async fn store_version(client: &kube::Client) -> String {
@@ -52,9 +48,7 @@ async fn run(pinned: bool, reflected: bool) {
         )
         .await
         .unwrap();
-    let opts = ApiOptions::new(dir.path().join("api"), "127.0.0.1:0".parse().unwrap());
-    let app = build_app(&opts, None, "in-process".into()).await.unwrap();
-    let client = kube::Client::new(api::router(app), "default");
+    let client = in_process_client(&dir.path().join("api")).await;
 
     // The clock: pinned to one second (the first sync starts and finishes in it), or real.
     let base = Timestamp::now().as_second();
@@ -79,7 +73,7 @@ async fn run(pinned: bool, reflected: bool) {
         clock,
     ));
     if reflected {
-        share_reflector(&ctx, &client).await;
+        porch_operators::packagerev::share_a_reflector(&ctx).await;
     }
     let repos: Api<Repository> = Api::namespaced(client.clone(), "default");
     let mut repo = Repository::new(
@@ -154,23 +148,6 @@ async fn run(pinned: bool, reflected: bool) {
     git.stop().await;
 }
 
-/// A reflector of every PackageRev shared with `ctx`, as the PackageRev controller shares
-/// its own in production.
-async fn share_reflector(ctx: &Context, client: &kube::Client) {
-    use futures::StreamExt;
-    use kube::runtime::{WatchStreamExt, reflector, watcher};
-    let (reader, writer) = reflector::store();
-    let api: Api<PackageRev> = Api::all(client.clone());
-    tokio::spawn(
-        reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .touched_objects()
-            .for_each(|_| async {}),
-    );
-    reader.wait_until_ready().await.unwrap();
-    ctx.share_package_revs(Some(reader));
-}
-
 #[tokio::test]
 async fn no_change_sync_writes_nothing_after_a_first_sync_within_one_second() {
     run(true, false).await;
@@ -207,7 +184,7 @@ async fn package_revs_survive_the_api_servers_garbage_collector() {
         )
         .await
         .unwrap();
-    let server = porch_apiserver::start(ApiOptions::new(
+    let server = porch_apiserver::start(porch_apiserver::ServerOptions::new(
         dir.path().join("api"),
         "127.0.0.1:0".parse().unwrap(),
     ))

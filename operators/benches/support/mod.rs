@@ -312,23 +312,6 @@ pub fn context(client: &kube::Client, cache_dir: &Path, clock: &ShiftedClock) ->
     Arc::new(ctx)
 }
 
-/// Run a reflector of every PackageRev and share it with `ctx`, as the PackageRev controller
-/// does in production (syncs then read it instead of listing); returns once it has listed.
-pub async fn share_package_rev_reflector(ctx: &Context, client: &kube::Client) {
-    use futures::StreamExt;
-    use kube::runtime::{WatchStreamExt, reflector, watcher};
-    let (reader, writer) = reflector::store();
-    let api: Api<porch_crds::config::v1alpha1::PackageRev> = Api::all(client.clone());
-    tokio::spawn(
-        reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .touched_objects()
-            .for_each(|_| async {}),
-    );
-    reader.wait_until_ready().await.unwrap();
-    ctx.share_package_revs(Some(reader));
-}
-
 /// The store's resourceVersion as a list reports it: it moves with every write anywhere.
 pub async fn store_version(client: &kube::Client) -> String {
     let api: Api<Repository> = Api::all(client.clone());

@@ -182,6 +182,23 @@ pub fn error_policy(obj: Arc<PackageRev>, err: &Error, pctx: Arc<PackageRevConte
     Action::requeue(crate::repository::api_backoff(failures))
 }
 
+/// Watch every PackageRev into a reflector and share it with `ctx`, for callers that
+/// reconcile Repositories without the PackageRev controller (which shares its own): benches
+/// and tests. Returns once the reflector has listed; the watch runs as a task of the runtime.
+pub async fn share_a_reflector(ctx: &Context) {
+    let (reader, writer) = reflector::store();
+    let api: Api<PackageRev> = Api::all(ctx.client.clone());
+    tokio::spawn(
+        reflector(writer, watcher(api, watcher::Config::default()))
+            .default_backoff()
+            .touched_objects()
+            .for_each(|_| async {}),
+    );
+    if reader.wait_until_ready().await.is_ok() {
+        ctx.share_package_revs(Some(reader));
+    }
+}
+
 /// Run the PackageRev controller until `shutdown` resolves.
 pub async fn run_controller(
     ctx: Arc<Context>,
