@@ -49,30 +49,66 @@ pub struct GitRepositorySource {
 /// What the last fetch of one repository discovered, so the next fetch re-reads only what
 /// changed: nothing when the remote refs are the same (a no-change periodic sync is one
 /// fetch round trip), else only the revisions whose ref, commit or lifecycle moved.
+///
+/// Kept compact (it lives as long as the repository is registered): each revision is a
+/// fingerprint of its listing and its discovery as JSON, decoded again on reuse.
 #[derive(Debug, Default)]
 struct Memo {
-    /// The remote refs' version and the answer for it: the head commit and the order of
-    /// the revisions, which live in `revisions` (kept once, not twice).
+    /// The remote refs' version and the answer's head commit.
     last: Option<LastFetch>,
-    /// (ref, package path) -> the listed revision and what was discovered for it.
-    revisions: HashMap<(String, String), (PackageRevision, DiscoveredRevision)>,
+    /// The revisions of the last fetch, in its order.
+    entries: Vec<MemoEntry>,
 }
 
 #[derive(Debug)]
 struct LastFetch {
     version: String,
     head_commit: String,
-    order: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+struct MemoEntry {
+    /// (ref, package path).
+    key: (String, String),
+    /// [`fingerprint`] of the listed revision.
+    listed: u64,
+    /// The [`DiscoveredRevision`] as JSON.
+    discovered: Box<[u8]>,
+}
+
+impl MemoEntry {
+    fn new(rev: &PackageRevision, discovered: &DiscoveredRevision) -> Option<Self> {
+        Some(MemoEntry {
+            key: (rev.git_ref.clone(), rev.full_path.clone()),
+            listed: fingerprint(rev)?,
+            discovered: serde_json::to_vec(discovered).ok()?.into_boxed_slice(),
+        })
+    }
+
+    fn discovered(&self) -> Option<DiscoveredRevision> {
+        serde_json::from_slice(&self.discovered).ok()
+    }
+}
+
+/// A fingerprint of everything listing says about a revision: equal fingerprints mean an
+/// unchanged revision (a 64-bit hash; a collision would only delay a refresh to the next
+/// change).
+fn fingerprint(rev: &PackageRevision) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let bytes = serde_json::to_vec(rev).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    Some(h.finish())
 }
 
 impl Memo {
     /// The last answer again, when the remote refs are still at `version`.
     fn replay(&self, version: &str) -> Option<FetchedRepository> {
         let last = self.last.as_ref().filter(|l| l.version == version)?;
-        let revisions = last
-            .order
+        let revisions = self
+            .entries
             .iter()
-            .map(|k| self.revisions.get(k).map(|(_, d)| d.clone()))
+            .map(MemoEntry::discovered)
             .collect::<Option<Vec<_>>>()?;
         Some(FetchedRepository {
             head_commit: last.head_commit.clone(),
@@ -121,18 +157,24 @@ impl GitRepositorySource {
         let listed = git.list().await.map_err(map_error)?;
         // What did not move is reused; the rest is discovered in one batch (one pass over
         // the cache, each commit decoded once).
+        let previous: HashMap<(&str, &str), &MemoEntry> = memo
+            .entries
+            .iter()
+            .map(|e| ((e.key.0.as_str(), e.key.1.as_str()), e))
+            .collect();
         let mut slots: Vec<Option<DiscoveredRevision>> = Vec::with_capacity(listed.len());
         let mut todo: Vec<PackageRevision> = Vec::new();
         for rev in &listed {
-            let key = (rev.git_ref.clone(), rev.full_path.clone());
-            match memo.revisions.remove(&key) {
-                Some((old, discovered)) if old == *rev => slots.push(Some(discovered)),
-                _ => {
-                    slots.push(None);
-                    todo.push(rev.clone());
-                }
+            let reused = previous
+                .get(&(rev.git_ref.as_str(), rev.full_path.as_str()))
+                .filter(|e| Some(e.listed) == fingerprint(rev))
+                .and_then(|e| e.discovered());
+            if reused.is_none() {
+                todo.push(rev.clone());
             }
+            slots.push(reused);
         }
+        drop(previous);
         let found = if todo.is_empty() {
             Vec::new()
         } else {
@@ -141,8 +183,7 @@ impl GitRepositorySource {
         let mut kptfiles = KptfileCache::default();
         let mut found = todo.iter().zip(found);
         let mut revisions = Vec::with_capacity(listed.len());
-        let mut order = Vec::with_capacity(listed.len());
-        let mut known = HashMap::with_capacity(listed.len());
+        let mut entries = Vec::with_capacity(listed.len());
         for (rev, slot) in listed.into_iter().zip(slots) {
             let discovered = match slot {
                 Some(d) => d,
@@ -156,21 +197,21 @@ impl GitRepositorySource {
                     }
                 },
             };
-            revisions.push(discovered.clone());
-            let key = (rev.git_ref.clone(), rev.full_path.clone());
-            order.push(key.clone());
-            known.insert(key, (rev, discovered));
+            // An entry that cannot be encoded is simply not remembered (rediscovered next time).
+            entries.extend(MemoEntry::new(&rev, &discovered));
+            revisions.push(discovered);
         }
         let fetched = FetchedRepository {
             head_commit: outcome.branch_head.unwrap_or_default(),
             revisions,
             version: Some(outcome.version.clone()),
         };
-        memo.revisions = known;
-        memo.last = Some(LastFetch {
+        // Replay needs every revision: a partial memo answers only changed-ref fetches.
+        let complete = entries.len() == fetched.revisions.len();
+        memo.entries = entries;
+        memo.last = complete.then(|| LastFetch {
             version: outcome.version,
             head_commit: fetched.head_commit.clone(),
-            order,
         });
         Ok(fetched)
     }
@@ -543,21 +584,18 @@ mod memo_tests {
     #[test]
     fn replay_answers_the_last_fetch_in_its_order_only_at_its_version() {
         let mut memo = Memo::default();
-        let mut order = Vec::new();
         for pkg in ["b", "a", "c"] {
-            let rev = listed(pkg);
-            let key = (rev.git_ref.clone(), rev.full_path.clone());
             let found = DiscoveredRevision {
                 package_path: pkg.into(),
+                commit: format!("commit-of-{pkg}"),
                 ..DiscoveredRevision::default()
             };
-            memo.revisions.insert(key.clone(), (rev, found));
-            order.push(key);
+            memo.entries
+                .push(MemoEntry::new(&listed(pkg), &found).unwrap());
         }
         memo.last = Some(LastFetch {
             version: "v-1".into(),
             head_commit: "head".into(),
-            order,
         });
         let again = memo.replay("v-1").unwrap();
         assert_eq!(again.head_commit, "head");
@@ -568,6 +606,19 @@ mod memo_tests {
             .map(|r| r.package_path.as_str())
             .collect();
         assert_eq!(paths, ["b", "a", "c"]);
+        assert_eq!(again.revisions[1].commit, "commit-of-a");
         assert!(memo.replay("v-2").is_none());
+    }
+
+    #[test]
+    fn a_revision_is_reused_only_while_its_listing_is_the_same() {
+        let rev = listed("a");
+        let mut moved = rev.clone();
+        moved.commit = "d".into();
+        assert_eq!(fingerprint(&rev), fingerprint(&rev.clone()));
+        assert_ne!(fingerprint(&rev), fingerprint(&moved));
+        let mut republished = rev.clone();
+        republished.lifecycle = Lifecycle::DeletionProposed;
+        assert_ne!(fingerprint(&rev), fingerprint(&republished));
     }
 }

@@ -11,7 +11,7 @@ use porch_crds::porch::v1alpha1::{
 };
 
 /// One package revision found in a repository, with everything the CR cache serves.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DiscoveredRevision {
     /// Package path relative to the repository directory (`basedir/subdir/pkg`).
     pub package_path: String,
