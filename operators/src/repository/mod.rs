@@ -27,7 +27,7 @@ use crate::decision::{RepoView, SyncAction, SyncReason, decide, error_backoff, n
 use crate::desired::{RepoContext, plan};
 use crate::error::Error;
 use crate::redact::{redact_message, redact_url};
-use crate::source::SourceError;
+use crate::source::{FetchedRepository, SourceError};
 use crate::status::{StatusEvent, next_status, status_changed, to_seconds};
 
 /// The controller's name in metrics and logs.
@@ -224,6 +224,21 @@ async fn full_sync(
         warn!(repository = %name, package = %s.package_path, workspace = %s.workspace_name, reason = %s.reason, "skipping package revision");
     }
     let plan_ms = phase.elapsed().as_millis();
+    // The plan holds what the writes need: let the fetched revisions and the snapshot go
+    // before the writes (a first sync of thousands would otherwise hold both at its peak).
+    let package_count = i64::try_from(
+        fetched
+            .revisions
+            .len()
+            .saturating_sub(planned.skipped.len()),
+    )
+    .unwrap_or(i64::MAX);
+    let FetchedRepository {
+        head_commit,
+        version,
+        ..
+    } = fetched;
+    drop(existing);
     let phase = std::time::Instant::now();
     let applied = apply::apply_plan(&package_revs, &name, &planned, ctx.write_concurrency).await?;
     let apply_ms = phase.elapsed().as_millis();
@@ -233,14 +248,7 @@ async fn full_sync(
     ctx.metrics
         .wrote(CONTROLLER, "packagerev_status", applied.status_writes);
     info!(repository = %name, reason = reason.as_str(), created = applied.created, updated = applied.updated, deleted = applied.deleted, unchanged = planned.unchanged, list_ms, fetch_ms, plan_ms, apply_ms, "synced");
-    ctx.remember(&key, |m| m.last_version = fetched.version.clone());
-    let package_count = i64::try_from(
-        fetched
-            .revisions
-            .len()
-            .saturating_sub(planned.skipped.len()),
-    )
-    .unwrap_or(i64::MAX);
+    ctx.remember(&key, |m| m.last_version = version);
     // A honoured runOnceAt is cleared (as upstream does) and recorded in
     // status.observedRunOnceAt; the status then observes the generation the clearing made.
     let mut view = view.clone();
@@ -250,7 +258,7 @@ async fn full_sync(
         view.generation = generation;
     }
     let event = StatusEvent::Synced {
-        head_commit: fetched.head_commit,
+        head_commit,
         package_count,
         revisions_changed: applied.wrote(),
     };
