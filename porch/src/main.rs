@@ -83,6 +83,9 @@ fn init_logging() {
 /// mimalloc instead of glibc's malloc: with many threads glibc keeps one arena per thread
 /// and returns little of it (about 40 MiB of a 280 MiB standalone process with 10,000
 /// revisions was arena slack), and its malloc/free were a quarter of the CPU of a first sync.
+/// Heap profilers that interpose malloc (heaptrack) need a build without it:
+/// `cargo build -p porch --no-default-features`.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
