@@ -6,15 +6,15 @@
 
 mod common;
 
-use common::{bundle, in_process_client};
+use common::{blueprints_server, in_process_client, repository};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
-use porch_crds::config::v1alpha1::{GitRepository, PackageRev, Repository, RepositorySpec};
-use porch_git::testserver::{GitServer, RepoOptions, ServerOptions, ServerTls};
+use porch_crds::config::v1alpha1::{PackageRev, Repository};
+use porch_git::testserver::{ServerOptions, ServerTls};
 use porch_operators::context::Context;
 use porch_operators::decision::SyncSettings;
 use porch_operators::git_source::GitRepositorySource;
@@ -42,17 +42,7 @@ async fn sync(
     );
     ctx.use_user_ca_bundle = use_ca;
     let repos: Api<Repository> = Api::namespaced(client.clone(), NS);
-    let mut repo = Repository::new(
-        name,
-        RepositorySpec {
-            git: Some(GitRepository {
-                repo: url.to_string(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    );
-    repo.metadata.finalizers = Some(vec![porch_crds::labels::REPOSITORY_FINALIZER.to_string()]);
+    let repo = repository(name, url);
     let repo = repos.create(&PostParams::default(), &repo).await.unwrap();
     reconcile(Arc::new(repo), Arc::new(ctx)).await.unwrap();
     let status = repos.get(name).await.unwrap().status.unwrap();
@@ -73,26 +63,11 @@ async fn a_private_ca_repository_syncs_with_its_namespace_bundle() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let (ca_pem, tls) = ServerTls::with_private_ca("porch-operators test CA").unwrap();
-    let git = GitServer::start(
-        dir.path().join("srv"),
-        ServerOptions {
-            tls: Some(tls),
-            ..ServerOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let url = git
-        .seed_from_bundle(
-            "blueprints",
-            bundle(),
-            RepoOptions {
-                anonymous_read: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let options = ServerOptions {
+        tls: Some(tls),
+        ..ServerOptions::default()
+    };
+    let (git, url) = blueprints_server(dir.path(), options, "blueprints").await;
     assert!(url.starts_with("https://"), "{url}");
     let client = in_process_client(&dir.path().join("api")).await;
     let namespaces: Api<Namespace> = Api::all(client.clone());

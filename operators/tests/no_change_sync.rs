@@ -6,15 +6,15 @@
 
 mod common;
 
-use common::{bundle, in_process_client};
+use common::{blueprints_server, in_process_client, repository};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
 use kube::api::{Api, ListParams, PostParams};
-use porch_crds::config::v1alpha1::{GitRepository, PackageRev, Repository, RepositorySpec};
-use porch_git::testserver::{GitServer, RepoOptions, ServerOptions};
+use porch_crds::config::v1alpha1::{PackageRev, Repository};
+use porch_git::testserver::ServerOptions;
 use porch_operators::context::Context;
 use porch_operators::decision::SyncSettings;
 use porch_operators::git_source::GitRepositorySource;
@@ -34,20 +34,8 @@ async fn store_version(client: &kube::Client) -> String {
 
 async fn run(pinned: bool, reflected: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let git = GitServer::start(dir.path().join("srv"), ServerOptions::default())
-        .await
-        .unwrap();
-    let url = git
-        .seed_from_bundle(
-            "test-blueprints",
-            bundle(),
-            RepoOptions {
-                anonymous_read: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let (git, url) =
+        blueprints_server(dir.path(), ServerOptions::default(), "test-blueprints").await;
     let client = in_process_client(&dir.path().join("api")).await;
 
     // The clock: pinned to one second (the first sync starts and finishes in it), or real.
@@ -76,17 +64,7 @@ async fn run(pinned: bool, reflected: bool) {
         porch_operators::packagerev::share_a_reflector(&ctx).await;
     }
     let repos: Api<Repository> = Api::namespaced(client.clone(), "default");
-    let mut repo = Repository::new(
-        "test-blueprints",
-        RepositorySpec {
-            git: Some(GitRepository {
-                repo: url,
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    );
-    repo.metadata.finalizers = Some(vec![porch_crds::labels::REPOSITORY_FINALIZER.to_string()]);
+    let repo = repository("test-blueprints", &url);
     repos.create(&PostParams::default(), &repo).await.unwrap();
 
     let before = store_version(&client).await;
@@ -170,20 +148,8 @@ async fn no_change_sync_from_the_shared_reflector_writes_nothing() {
 async fn package_revs_survive_the_api_servers_garbage_collector() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let git = GitServer::start(dir.path().join("srv"), ServerOptions::default())
-        .await
-        .unwrap();
-    let url = git
-        .seed_from_bundle(
-            "test-blueprints",
-            bundle(),
-            RepoOptions {
-                anonymous_read: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let (git, url) =
+        blueprints_server(dir.path(), ServerOptions::default(), "test-blueprints").await;
     let server = porch_apiserver::start(porch_apiserver::ServerOptions::new(
         dir.path().join("api"),
         "127.0.0.1:0".parse().unwrap(),
@@ -200,17 +166,7 @@ async fn package_revs_survive_the_api_servers_garbage_collector() {
         porch_operators::context::system_clock(),
     ));
     let repos: Api<Repository> = Api::namespaced(client.clone(), "default");
-    let mut repo = Repository::new(
-        "test-blueprints",
-        RepositorySpec {
-            git: Some(GitRepository {
-                repo: url,
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-    );
-    repo.metadata.finalizers = Some(vec![porch_crds::labels::REPOSITORY_FINALIZER.to_string()]);
+    let repo = repository("test-blueprints", &url);
     let repo = repos.create(&PostParams::default(), &repo).await.unwrap();
     reconcile(Arc::new(repo), ctx).await.unwrap();
     // The server's controllers sweep 20 ms after a write, and every 5 s.
