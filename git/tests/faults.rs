@@ -194,7 +194,18 @@ async fn server_stopped_is_unreachable() {
     fx.server.stop().await;
     // Keep the port from being taken by another test's server while this one asserts: a
     // listener that closes every connection at once looks like a dead server.
-    let hold = std::net::TcpListener::bind(addr).unwrap();
+    // The kernel may refuse the port for a moment while the stopped server's sockets close.
+    let mut hold = None;
+    for _ in 0..50 {
+        match std::net::TcpListener::bind(addr) {
+            Ok(l) => {
+                hold = Some(l);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    let hold = hold.expect("the stopped server's port comes free");
     std::thread::spawn(move || {
         for conn in hold.incoming() {
             drop(conn);
