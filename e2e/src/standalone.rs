@@ -125,9 +125,14 @@ impl Drop for Standalone {
 
 /// `VmRSS` of process `pid` in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS")
+}
+
+/// A KiB figure of `/proc/<pid>/status`: `VmRSS`, `VmHWM`, `RssAnon`, `RssFile`...
+pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -7,6 +7,7 @@
 //! metadata (labels, annotations, finalizers, ownerReferences) is never touched, except the
 //! internal label, the internal finalizer and the porch-managed latest label.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
@@ -154,13 +155,16 @@ fn plainly_valid(repo: &str, path: &str, package: &str, workspace: &str, name: &
 
 /// The desired PackageRevs of a repository, with the latest marker computed per package
 /// path, and the revisions that cannot be stored (invalid or duplicate object names).
-pub fn desired_revisions(
+///
+/// Owned revisions are moved into their desired form, borrowed ones copied.
+pub fn desired_revisions<'d>(
     repo: RepoContext<'_>,
-    discovered: &[DiscoveredRevision],
+    discovered: impl IntoIterator<Item = Cow<'d, DiscoveredRevision>>,
 ) -> (Vec<DesiredRevision>, Vec<SkippedRevision>) {
-    let mut out: Vec<DesiredRevision> = Vec::with_capacity(discovered.len());
+    let discovered = discovered.into_iter();
+    let mut out: Vec<DesiredRevision> = Vec::with_capacity(discovered.size_hint().0);
     let mut skipped = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(discovered.len());
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(discovered.size_hint().0);
     for d in discovered {
         let (path, package) = split_package_path(&d.package_path);
         let skip = |reason: String| SkippedRevision {
@@ -180,26 +184,27 @@ pub fn desired_revisions(
             continue;
         }
         seen.insert(name.clone(), out.len());
+        let d = d.into_owned();
         out.push(DesiredRevision {
             name,
             spec: PackageRevSpec {
                 repository: repo.name.to_string(),
-                package_name: d.package_path.clone(),
-                workspace_name: d.workspace_name.clone(),
+                package_name: d.package_path,
+                workspace_name: d.workspace_name,
                 revision: d.revision,
-                lifecycle: d.lifecycle.clone(),
-                tasks: d.tasks.clone(),
-                readiness_gates: d.readiness_gates.clone(),
-                package_metadata: Some(d.package_metadata.clone().unwrap_or_default()),
+                lifecycle: d.lifecycle,
+                tasks: d.tasks,
+                readiness_gates: d.readiness_gates,
+                package_metadata: Some(d.package_metadata.unwrap_or_default()),
             },
             status: PackageRevStatus {
-                commit: d.commit.clone(),
-                upstream_lock: d.upstream_lock.clone(),
-                self_lock: d.self_lock.clone(),
-                published_by: d.published_by.clone(),
+                commit: d.commit,
+                upstream_lock: d.upstream_lock,
+                self_lock: d.self_lock,
+                published_by: d.published_by,
                 publish_timestamp: to_time(d.publish_timestamp),
                 deployment: repo.deployment,
-                conditions: d.conditions.clone(),
+                conditions: d.conditions,
             },
             latest: false,
         });
@@ -218,7 +223,7 @@ pub fn desired_revisions(
 
 /// The PackageRev to create for a desired revision (internal label, internal finalizer and
 /// the ownerReference to its PackageRevision, as upstream's CR cache writes them).
-pub fn new_package_rev(repo: RepoContext<'_>, desired: &DesiredRevision) -> PackageRev {
+pub fn new_package_rev(repo: RepoContext<'_>, desired: DesiredRevision) -> PackageRev {
     let mut labels = BTreeMap::new();
     labels.insert(INTERNAL_REPOSITORY_LABEL.to_string(), repo.name.to_string());
     if desired.latest {
@@ -236,14 +241,14 @@ pub fn new_package_rev(repo: RepoContext<'_>, desired: &DesiredRevision) -> Pack
             owner_references: Some(vec![OwnerReference {
                 api_version: porch_crds::porch::v1alpha1::API_VERSION.to_string(),
                 kind: "PackageRevision".to_string(),
-                name: desired.name.clone(),
                 uid: package_revision_uid(repo.namespace, &desired.name),
+                name: desired.name,
                 ..OwnerReference::default()
             }]),
             ..ObjectMeta::default()
         },
-        spec: desired.spec.clone(),
-        status: Some(desired.status.clone()),
+        spec: desired.spec,
+        status: Some(desired.status),
     }
 }
 
@@ -361,6 +366,16 @@ pub fn plan<'a>(
     discovered: &[DiscoveredRevision],
     existing: impl IntoIterator<Item = &'a PackageRev>,
 ) -> Plan {
+    plan_from(repo, discovered.iter().map(Cow::Borrowed), existing)
+}
+
+/// [`plan`] from revisions that may be owned: a sync hands over what it fetched, so each
+/// revision is moved into its create instead of being held twice at the sync's peak.
+pub fn plan_from<'a, 'd>(
+    repo: RepoContext<'_>,
+    discovered: impl IntoIterator<Item = Cow<'d, DiscoveredRevision>>,
+    existing: impl IntoIterator<Item = &'a PackageRev>,
+) -> Plan {
     let (desired, skipped) = desired_revisions(repo, discovered);
     let mut by_name: HashMap<&str, &PackageRev> = existing
         .into_iter()
@@ -370,7 +385,9 @@ pub fn plan<'a>(
         skipped,
         ..Plan::default()
     };
-    for d in &desired {
+    // By value: a desired revision becomes its create without a copy, which keeps a first
+    // sync of thousands of revisions from holding both at once.
+    for d in desired {
         let Some(current) = by_name.remove(d.name.as_str()) else {
             plan.creates.push(new_package_rev(repo, d));
             continue;
@@ -394,9 +411,9 @@ pub fn plan<'a>(
             continue;
         }
         plan.updates.push(PackageRevUpdate {
-            name: d.name.clone(),
+            name: d.name,
             patch,
-            status: status_changed.then(|| d.status.clone()),
+            status: status_changed.then_some(d.status),
         });
     }
     // Within a package, the highest revision first: every prefix of the creates then agrees

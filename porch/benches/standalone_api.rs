@@ -16,7 +16,8 @@
 //!
 //! Targets (issue 7): list p50 < 100 ms, get < 2 ms, RSS < 150 MiB.
 //!
-//! Knobs (environment): `BENCH_PACKAGES` (default 1000), `BENCH_RUNS` (list runs, default 30).
+//! Knobs (environment): `BENCH_PACKAGES` (default 1000), `BENCH_RUNS` (list runs, default 30),
+//! `BENCH_HOLD_SECS` (keep the child running at the end, to inspect it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -29,7 +30,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::discovery::ApiResource;
-use porch_e2e::standalone::Standalone;
+use porch_e2e::standalone::{Standalone, status_kib};
 use porch_git::testserver::{GitServer, RepoOptions, ServerOptions};
 use serde_json::{Value, json};
 
@@ -446,16 +447,23 @@ async fn bench() {
     report("  of which the PackageRev patch itself", writes, "");
 
     let rss = porch.rss_kib().unwrap_or(0);
-    let hwm = std::fs::read_to_string(format!("/proc/{}/status", porch.pid()))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().to_owned()))
-        .unwrap_or_default();
+    let field = |name| status_kib(porch.pid(), name).unwrap_or(0) as f64 / 1024.0;
     println!(
-        "RSS of porch standalone: {:.1} MiB after seeding, {:.1} MiB after the runs (peak {hwm})",
+        "RSS of porch standalone: {:.1} MiB after seeding, {:.1} MiB after the runs \
+         (anonymous {:.1}, file-backed {:.1}; peak {:.1})",
         rss_seeded as f64 / 1024.0,
-        rss as f64 / 1024.0
+        rss as f64 / 1024.0,
+        field("RssAnon"),
+        field("RssFile"),
+        field("VmHWM"),
     );
+    if let Some(secs) = std::env::var("BENCH_HOLD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        println!("holding pid {} for {secs} s", porch.pid());
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
     verdict("list as JSON p50", ms(list_json), 100.0, "ms");
     verdict("list as Table p50", ms(list_table), 100.0, "ms");
     verdict("get p50", ms(get), 2.0, "ms");

@@ -97,6 +97,6 @@ pub fn missing_placeholder(group: &[Arc<PackageRev>], repo: &Repository) -> Opti
             name: repo_name,
             deployment: repo.spec.deployment,
         },
-        &desired,
+        desired,
     ))
 }

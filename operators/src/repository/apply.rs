@@ -70,7 +70,7 @@ async fn write_status(
 pub async fn apply_plan(
     api: &Api<PackageRev>,
     repo: &str,
-    plan: &Plan,
+    plan: Plan,
     concurrency: usize,
 ) -> Result<Applied, Error> {
     let n = concurrency.max(1);
@@ -80,8 +80,9 @@ pub async fn apply_plan(
         deletes.push(apply_delete(api, d).boxed());
     }
     applied.add(run_bounded(deletes, n).await?);
+    // Each create owns its object, so the plan's memory goes as the writes complete.
     let mut creates = Vec::with_capacity(plan.creates.len());
-    for obj in &plan.creates {
+    for obj in plan.creates {
         creates.push(apply_create(api, repo, obj).boxed());
     }
     applied.add(run_bounded(creates, n).await?);
@@ -158,7 +159,7 @@ async fn apply_delete(api: &Api<PackageRev>, delete: &PackageRevDelete) -> Resul
 async fn apply_create(
     api: &Api<PackageRev>,
     repo: &str,
-    obj: &PackageRev,
+    obj: PackageRev,
 ) -> Result<Applied, Error> {
     let mut applied = Applied::default();
     let pp = PostParams {
@@ -166,14 +167,14 @@ async fn apply_create(
         ..PostParams::default()
     };
     let name = obj.metadata.name.clone().unwrap_or_default();
-    let desired_status = obj.status.clone().unwrap_or_default();
     // The API server drops a create's status (the status subresource is on): do not send it.
-    let body = PackageRev {
-        metadata: obj.metadata.clone(),
-        spec: obj.spec.clone(),
+    let desired_status = obj.status.unwrap_or_default();
+    let obj = PackageRev {
+        metadata: obj.metadata,
+        spec: obj.spec,
         status: None,
     };
-    match api.create(&pp, &body).await {
+    match api.create(&pp, &obj).await {
         Ok(created) => {
             applied.created += 1;
             // With the status subresource on, the API server drops status on create.

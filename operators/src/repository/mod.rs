@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod credentials;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use tracing::{info, warn};
 
 use crate::context::Context;
 use crate::decision::{RepoView, SyncAction, SyncReason, decide, error_backoff, next_wake};
-use crate::desired::{RepoContext, plan};
+use crate::desired::{RepoContext, plan_from};
 use crate::error::Error;
 use crate::redact::{redact_message, redact_url};
 use crate::source::{FetchedRepository, SourceError};
@@ -215,39 +216,37 @@ async fn full_sync(
         name: &name,
         deployment: repo.spec.deployment,
     };
-    let planned = plan(
+    // The plan takes the fetched revisions over and then holds what the writes need: let the
+    // snapshot go before the writes too (a first sync of thousands would otherwise hold every
+    // revision twice at its peak).
+    let FetchedRepository {
+        head_commit,
+        version,
+        revisions,
+    } = fetched;
+    let discovered = revisions.len();
+    let planned = plan_from(
         repo_ctx,
-        &fetched.revisions,
+        revisions.into_iter().map(Cow::Owned),
         existing.iter().map(AsRef::as_ref),
     );
     for s in &planned.skipped {
         warn!(repository = %name, package = %s.package_path, workspace = %s.workspace_name, reason = %s.reason, "skipping package revision");
     }
     let plan_ms = phase.elapsed().as_millis();
-    // The plan holds what the writes need: let the fetched revisions and the snapshot go
-    // before the writes (a first sync of thousands would otherwise hold both at its peak).
-    let package_count = i64::try_from(
-        fetched
-            .revisions
-            .len()
-            .saturating_sub(planned.skipped.len()),
-    )
-    .unwrap_or(i64::MAX);
-    let FetchedRepository {
-        head_commit,
-        version,
-        ..
-    } = fetched;
+    let package_count =
+        i64::try_from(discovered.saturating_sub(planned.skipped.len())).unwrap_or(i64::MAX);
     drop(existing);
     let phase = std::time::Instant::now();
-    let applied = apply::apply_plan(&package_revs, &name, &planned, ctx.write_concurrency).await?;
+    let unchanged = planned.unchanged;
+    let applied = apply::apply_plan(&package_revs, &name, planned, ctx.write_concurrency).await?;
     let apply_ms = phase.elapsed().as_millis();
     ctx.metrics.wrote(CONTROLLER, "create", applied.created);
     ctx.metrics.wrote(CONTROLLER, "update", applied.updated);
     ctx.metrics.wrote(CONTROLLER, "delete", applied.deleted);
     ctx.metrics
         .wrote(CONTROLLER, "packagerev_status", applied.status_writes);
-    info!(repository = %name, reason = reason.as_str(), created = applied.created, updated = applied.updated, deleted = applied.deleted, unchanged = planned.unchanged, list_ms, fetch_ms, plan_ms, apply_ms, "synced");
+    info!(repository = %name, reason = reason.as_str(), created = applied.created, updated = applied.updated, deleted = applied.deleted, unchanged, list_ms, fetch_ms, plan_ms, apply_ms, "synced");
     ctx.remember(&key, |m| m.last_version = version);
     // A honoured runOnceAt is cleared (as upstream does) and recorded in
     // status.observedRunOnceAt; the status then observes the generation the clearing made.

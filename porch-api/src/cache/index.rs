@@ -5,10 +5,10 @@
 //! every visible change into ADDED / MODIFIED / DELETED events stamped with a monotonically
 //! increasing list resourceVersion.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use porch_crds::config::v1alpha1::{PackageRev, Repository};
 use porch_crds::labels::{
     LATEST_REVISION_LABEL, LATEST_REVISION_VALUE, V1ALPHA2_MIGRATION_ANNOTATION,
@@ -19,8 +19,12 @@ use porch_crds::revision::{LatestCandidate, latest_per_package};
 
 use super::served::ServedRevision;
 
+/// Shared text: a namespace, repository or package path repeats across every revision of it,
+/// and a revision's name across every map that refers to it, so each is allocated once.
+type Text = Arc<str>;
+
 /// `(namespace, name)`.
-pub type ObjectKey = (String, String);
+pub type ObjectKey = (Text, Text);
 
 /// A watch event type produced by the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,43 +48,73 @@ pub struct Change {
 }
 
 /// The package a revision belongs to: `(namespace, repository, package path)`.
-type PackageGroup = (String, String, String);
+type PackageGroup = (Text, Text, Text);
 
-/// List order (§1.16): namespace, repository, package name, revision, lifecycle, name.
-type SortKey = (String, String, String, i64, String, String);
-
-fn sort_key(pr: &PackageRevision) -> SortKey {
-    (
-        pr.metadata.namespace.clone().unwrap_or_default(),
-        pr.spec.repository.clone(),
-        pr.spec.package_name.clone(),
-        pr.spec.revision,
-        pr.spec.lifecycle.as_str().to_owned(),
-        pr.metadata.name.clone().unwrap_or_default(),
-    )
+fn lookup_key(namespace: &str, name: &str) -> ObjectKey {
+    (Text::from(namespace), Text::from(name))
 }
 
-fn key_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> ObjectKey {
-    (
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default(),
-    )
+/// A served view in list order (§1.16) within its namespace: repository, package name,
+/// revision, lifecycle, name. The order is read from the view itself, so no copy of the
+/// fields is kept beside it.
+#[derive(Debug, Clone)]
+struct ListOrder(Arc<ServedRevision>);
+
+impl ListOrder {
+    fn key(&self) -> (&str, &str, i64, &str, Option<&str>) {
+        let pr = &self.0;
+        (
+            pr.spec.repository.as_str(),
+            pr.spec.package_name.as_str(),
+            pr.spec.revision,
+            pr.spec.lifecycle.as_str(),
+            pr.metadata.name.as_deref(),
+        )
+    }
 }
 
-fn group_of(rev: &PackageRev) -> PackageGroup {
-    (
-        rev.metadata.namespace.clone().unwrap_or_default(),
-        rev.spec.repository.clone(),
-        rev.spec.package_name.clone(),
-    )
+impl PartialEq for ListOrder {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
 }
 
-fn view_group(pr: &PackageRevision) -> PackageGroup {
-    (
-        pr.metadata.namespace.clone().unwrap_or_default(),
-        pr.spec.repository.clone(),
-        pr.spec.package_name.clone(),
-    )
+impl Eq for ListOrder {}
+
+impl PartialOrd for ListOrder {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ListOrder {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// One copy of each namespace, repository and package path in use.
+#[derive(Debug, Default)]
+struct Interner {
+    texts: HashSet<Text>,
+    /// Size after the last prune; pruning again once it doubles keeps the cost amortised.
+    pruned_at: usize,
+}
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Text {
+        if let Some(t) = self.texts.get(s) {
+            return t.clone();
+        }
+        if self.texts.len() > 2 * self.pruned_at + 64 {
+            // Texts only the interner still holds belong to packages that are gone.
+            self.texts.retain(|t| Arc::strong_count(t) > 1);
+            self.pruned_at = self.texts.len();
+        }
+        let t = Text::from(s);
+        self.texts.insert(t.clone());
+        t
+    }
 }
 
 fn is_v1alpha2_managed(repo: &Repository) -> bool {
@@ -99,6 +133,14 @@ pub struct Expired {
     pub oldest: u64,
 }
 
+/// The metadata of a stored PackageRev that its served view does not carry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredMeta {
+    pub creation_timestamp: Option<Time>,
+    pub resource_version: Option<String>,
+    pub uid: Option<String>,
+}
+
 /// What the index keeps of one stored PackageRev: the PackageRev itself is not kept, only its
 /// served view without the latest label (built once, and shared with `views` by every revision
 /// that is not its package's latest) and what grouping and ordering read.
@@ -107,43 +149,28 @@ struct Member {
     group: PackageGroup,
     revision: i64,
     published: bool,
-    /// The PackageRev's own creationTimestamp, resourceVersion and uid.
-    meta: ObjectMeta,
+    meta: StoredMeta,
     base: Arc<ServedRevision>,
-}
-
-impl Member {
-    fn new(rev: &PackageRev) -> Self {
-        Self {
-            group: group_of(rev),
-            revision: rev.spec.revision,
-            published: rev.spec.lifecycle.is_published(),
-            meta: ObjectMeta {
-                creation_timestamp: rev.metadata.creation_timestamp.clone(),
-                resource_version: rev.metadata.resource_version.clone(),
-                uid: rev.metadata.uid.clone(),
-                ..ObjectMeta::default()
-            },
-            base: Arc::new(ServedRevision::new(rev.to_package_revision())),
-        }
-    }
 }
 
 /// The index. Not thread-safe by itself; [`super::CrCache`] wraps it in a lock.
 ///
 /// Revisions are indexed by package so a change recomputes only its package; served views are
-/// kept in list order so a list is a range scan, never a sort.
+/// kept in list order so a list is a range scan, never a sort. Keys share their text (see
+/// [`Text`]): with 10,000 revisions the maps would otherwise hold more strings than the views.
 #[derive(Debug)]
 pub struct CacheIndex {
     revs: HashMap<ObjectKey, Member>,
     /// The stored revisions of each package.
     members: HashMap<PackageGroup, BTreeSet<ObjectKey>>,
-    repos: BTreeMap<ObjectKey, Repository>,
-    /// The served view of each visible revision (with the latest label) and its list position.
-    views: HashMap<ObjectKey, (SortKey, Arc<ServedRevision>)>,
-    ordered: BTreeMap<SortKey, Arc<ServedRevision>>,
+    repos: BTreeMap<(String, String), Repository>,
+    /// The served view of each visible revision (with the latest label).
+    views: HashMap<ObjectKey, Arc<ServedRevision>>,
+    /// The same views in list order, by namespace.
+    ordered: BTreeMap<Text, BTreeSet<ListOrder>>,
     /// The served revisions of each package, by the package recorded in the view.
     served: HashMap<PackageGroup, BTreeSet<ObjectKey>>,
+    texts: Interner,
     /// The most recent changes, for watches resuming from a resourceVersion.
     history: VecDeque<Change>,
     history_limit: usize,
@@ -173,6 +200,7 @@ impl CacheIndex {
             views: HashMap::new(),
             ordered: BTreeMap::new(),
             served: HashMap::new(),
+            texts: Interner::default(),
             history: VecDeque::new(),
             history_limit: limit,
             resource_version: 0,
@@ -199,34 +227,23 @@ impl CacheIndex {
 
     /// The metadata the stored PackageRev of a revision was created with: its
     /// `creationTimestamp`, `resourceVersion` and `uid` (the rest is not kept).
-    pub fn package_rev_meta(&self, namespace: &str, name: &str) -> Option<&ObjectMeta> {
-        self.revs
-            .get(&(namespace.to_owned(), name.to_owned()))
-            .map(|m| &m.meta)
+    pub fn package_rev_meta(&self, namespace: &str, name: &str) -> Option<&StoredMeta> {
+        self.revs.get(&lookup_key(namespace, name)).map(|m| &m.meta)
     }
 
     /// The served view of one revision.
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<ServedRevision>> {
-        self.views
-            .get(&(namespace.to_owned(), name.to_owned()))
-            .map(|(_, v)| v.clone())
+        self.views.get(&lookup_key(namespace, name)).cloned()
     }
 
     /// Every visible revision of `namespace` (all when empty), in list order (§1.16).
     pub fn iter(&self, namespace: &str) -> impl Iterator<Item = &Arc<ServedRevision>> {
-        let all = namespace.is_empty();
-        let from: SortKey = (
-            namespace.to_owned(),
-            String::new(),
-            String::new(),
-            i64::MIN,
-            String::new(),
-            String::new(),
-        );
-        self.ordered
-            .range(from..)
-            .take_while(move |(k, _)| all || k.0 == namespace)
-            .map(|(_, v)| v)
+        let sets: Box<dyn Iterator<Item = &BTreeSet<ListOrder>>> = if namespace.is_empty() {
+            Box::new(self.ordered.values())
+        } else {
+            Box::new(self.ordered.get(namespace).into_iter())
+        };
+        sets.flatten().map(|o| &o.0)
     }
 
     /// [`Self::iter`] collected.
@@ -256,10 +273,53 @@ impl CacheIndex {
             .collect())
     }
 
+    /// The key of a PackageRev, sharing the text already held for it.
+    fn key_of(&mut self, meta: &ObjectMeta) -> ObjectKey {
+        let ns = meta.namespace.as_deref().unwrap_or_default();
+        let name = meta.name.as_deref().unwrap_or_default();
+        let probe = lookup_key(ns, name);
+        if let Some((key, _)) = self.revs.get_key_value(&probe) {
+            return key.clone();
+        }
+        if let Some((key, _)) = self.views.get_key_value(&probe) {
+            return key.clone();
+        }
+        (self.texts.get(ns), probe.1)
+    }
+
+    fn member(&mut self, rev: &PackageRev) -> Member {
+        let ns = rev.metadata.namespace.as_deref().unwrap_or_default();
+        Member {
+            group: (
+                self.texts.get(ns),
+                self.texts.get(&rev.spec.repository),
+                self.texts.get(&rev.spec.package_name),
+            ),
+            revision: rev.spec.revision,
+            published: rev.spec.lifecycle.is_published(),
+            meta: StoredMeta {
+                creation_timestamp: rev.metadata.creation_timestamp.clone(),
+                resource_version: rev.metadata.resource_version.clone(),
+                uid: rev.metadata.uid.clone(),
+            },
+            base: Arc::new(ServedRevision::new(rev.to_package_revision())),
+        }
+    }
+
+    /// The package a served view is recorded under.
+    fn view_group(&mut self, pr: &PackageRevision) -> PackageGroup {
+        (
+            self.texts
+                .get(pr.metadata.namespace.as_deref().unwrap_or_default()),
+            self.texts.get(&pr.spec.repository),
+            self.texts.get(&pr.spec.package_name),
+        )
+    }
+
     /// Adds or replaces a PackageRev.
     pub fn apply_package_rev(&mut self, rev: PackageRev) -> Vec<Change> {
-        let key = key_of(&rev.metadata);
-        let member = Member::new(&rev);
+        let key = self.key_of(&rev.metadata);
+        let member = self.member(&rev);
         let group = member.group.clone();
         let mut groups = BTreeSet::from([group.clone()]);
         self.members.entry(group).or_default().insert(key.clone());
@@ -275,7 +335,7 @@ impl CacheIndex {
 
     /// Removes a PackageRev.
     pub fn delete_package_rev(&mut self, namespace: &str, name: &str) -> Vec<Change> {
-        let key = (namespace.to_owned(), name.to_owned());
+        let key = lookup_key(namespace, name);
         match self.revs.remove(&key) {
             Some(old) => {
                 let group = old.group;
@@ -292,8 +352,8 @@ impl CacheIndex {
         self.revs.clear();
         self.members.clear();
         for rev in revs {
-            let key = key_of(&rev.metadata);
-            let member = Member::new(&rev);
+            let key = self.key_of(&rev.metadata);
+            let member = self.member(&rev);
             self.members
                 .entry(member.group.clone())
                 .or_default()
@@ -306,7 +366,7 @@ impl CacheIndex {
 
     /// Adds or replaces a Repository (its revisions appear or disappear with v1alpha2 management).
     pub fn apply_repository(&mut self, repo: Repository) -> Vec<Change> {
-        let key = key_of(&repo.metadata);
+        let key = repo_key(&repo.metadata);
         self.repos.insert(key.clone(), repo);
         self.recompute(self.groups_of_repo(&key))
     }
@@ -318,10 +378,10 @@ impl CacheIndex {
     }
 
     pub fn reset_repositories(&mut self, repos: Vec<Repository>) -> Vec<Change> {
-        let mut keys: BTreeSet<ObjectKey> = self.repos.keys().cloned().collect();
+        let mut keys: BTreeSet<(String, String)> = self.repos.keys().cloned().collect();
         self.repos = repos
             .into_iter()
-            .map(|r| (key_of(&r.metadata), r))
+            .map(|r| (repo_key(&r.metadata), r))
             .collect();
         keys.extend(self.repos.keys().cloned());
         let groups = keys.iter().flat_map(|k| self.groups_of_repo(k)).collect();
@@ -337,11 +397,11 @@ impl CacheIndex {
         }
     }
 
-    fn groups_of_repo(&self, (ns, repo): &ObjectKey) -> BTreeSet<PackageGroup> {
+    fn groups_of_repo(&self, (ns, repo): &(String, String)) -> BTreeSet<PackageGroup> {
         self.members
             .keys()
             .chain(self.served.keys())
-            .filter(|(n, r, _)| n == ns && r == repo)
+            .filter(|(n, r, _)| **n == **ns && **r == **repo)
             .cloned()
             .collect()
     }
@@ -355,15 +415,15 @@ impl CacheIndex {
 
     /// Serves `view` under `key`, moving it in list order and between packages as needed.
     fn insert_view(&mut self, key: ObjectKey, view: Arc<ServedRevision>) {
-        let order = sort_key(&view);
+        let group = self.view_group(&view);
         self.served
-            .entry(view_group(&view))
+            .entry(group.clone())
             .or_default()
             .insert(key.clone());
-        if let Some((old_order, old)) = self.views.remove(&key) {
-            self.ordered.remove(&old_order);
-            let old_group = view_group(&old);
-            if old_group != view_group(&view)
+        if let Some(old) = self.views.remove(&key) {
+            self.unorder(&key.0, &old);
+            let old_group = self.view_group(&old);
+            if old_group != group
                 && let Some(set) = self.served.get_mut(&old_group)
             {
                 set.remove(&key);
@@ -372,14 +432,27 @@ impl CacheIndex {
                 }
             }
         }
-        self.ordered.insert(order.clone(), view.clone());
-        self.views.insert(key, (order, view));
+        self.ordered
+            .entry(key.0.clone())
+            .or_default()
+            .insert(ListOrder(view.clone()));
+        self.views.insert(key, view);
+    }
+
+    /// Takes `view` out of its namespace's list order.
+    fn unorder(&mut self, namespace: &Text, view: &Arc<ServedRevision>) {
+        if let Some(set) = self.ordered.get_mut(namespace) {
+            set.remove(&ListOrder(view.clone()));
+            if set.is_empty() {
+                self.ordered.remove(namespace);
+            }
+        }
     }
 
     fn remove_view(&mut self, key: &ObjectKey) -> Option<Arc<ServedRevision>> {
-        let (order, old) = self.views.remove(key)?;
-        self.ordered.remove(&order);
-        let group = view_group(&old);
+        let old = self.views.remove(key)?;
+        self.unorder(&key.0, &old);
+        let group = self.view_group(&old);
         if let Some(set) = self.served.get_mut(&group) {
             set.remove(key);
             if set.is_empty() {
@@ -445,10 +518,10 @@ impl CacheIndex {
             }
             for (key, view) in fresh {
                 let previous = match self.views.get(&key) {
-                    Some((_, old)) if Arc::ptr_eq(old, &view) => continue,
-                    Some((_, old)) if old.object() == view.object() => {
-                        // Unchanged: keep serving the old view (and its serialisations), and
-                        // share it as the base again rather than hold two equal copies.
+                    Some(old) if Arc::ptr_eq(old, &view) => continue,
+                    Some(old) if old.object() == view.object() => {
+                        // Unchanged: keep serving the old view, and share it as the base
+                        // again rather than hold two equal copies.
                         let old = old.clone();
                         if latest.as_ref() != Some(&key)
                             && let Some(m) = self.revs.get_mut(&key)
@@ -457,7 +530,7 @@ impl CacheIndex {
                         }
                         continue;
                     }
-                    Some((_, old)) => Some(old.clone()),
+                    Some(old) => Some(old.clone()),
                     None => None,
                 };
                 let kind = if previous.is_some() {
@@ -495,6 +568,13 @@ impl CacheIndex {
     }
 }
 
+fn repo_key(meta: &ObjectMeta) -> (String, String) {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
 /// The latest revision of one package (`revision::latest_per_package`, grouped by full path).
 fn latest_of<'a>(revs: impl Iterator<Item = (&'a ObjectKey, &'a Member)>) -> Option<ObjectKey> {
     let candidates = revs.map(|(key, m)| LatestCandidate {
@@ -507,4 +587,99 @@ fn latest_of<'a>(revs: impl Iterator<Item = (&'a ObjectKey, &'a Member)>) -> Opt
         .into_values()
         .next()
         .map(|(_, key)| key)
+}
+
+#[cfg(test)]
+mod sharing_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn rev(name: &str, pkg: &str, revision: i64) -> PackageRev {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "ns"},
+            "spec": {"repository": "repo", "packageName": pkg, "workspaceName": format!("v{revision}"),
+                "revision": revision, "lifecycle": "Published"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn keys_share_one_copy_of_their_text() {
+        let mut index = CacheIndex::new();
+        index.apply_package_rev(rev("repo.p.v1", "p", 1));
+        index.apply_package_rev(rev("repo.p.v2", "p", 2));
+        // Applied again (a watch echo): the key already held is reused.
+        index.apply_package_rev(rev("repo.p.v1", "p", 1));
+        let (k1, m1) = index
+            .revs
+            .get_key_value(&lookup_key("ns", "repo.p.v1"))
+            .unwrap();
+        let (_, m2) = index
+            .revs
+            .get_key_value(&lookup_key("ns", "repo.p.v2"))
+            .unwrap();
+        assert!(Arc::ptr_eq(&m1.group.0, &m2.group.0));
+        assert!(Arc::ptr_eq(&m1.group.1, &m2.group.1));
+        assert!(Arc::ptr_eq(&m1.group.2, &m2.group.2));
+        assert!(Arc::ptr_eq(&k1.0, &m1.group.0));
+        let (view_key, _) = index
+            .views
+            .get_key_value(&lookup_key("ns", "repo.p.v1"))
+            .unwrap();
+        assert!(Arc::ptr_eq(&k1.1, &view_key.1));
+        let member_key = index.members[&m1.group]
+            .get(&lookup_key("ns", "repo.p.v1"))
+            .unwrap();
+        assert!(Arc::ptr_eq(&k1.1, &member_key.1));
+    }
+
+    #[test]
+    fn texts_of_packages_that_are_gone_are_let_go() {
+        let mut index = CacheIndex::new();
+        for i in 0..1000 {
+            let name = format!("repo.p{i}.v1");
+            index.apply_package_rev(rev(&name, &format!("p{i}"), 1));
+            index.delete_package_rev("ns", &name);
+        }
+        assert!(index.views.is_empty() && index.ordered.is_empty());
+        // Only a bounded number of dead package paths is ever held.
+        assert!(index.texts.texts.len() < 200, "{}", index.texts.texts.len());
+    }
+
+    #[test]
+    fn list_order_holds_within_and_across_namespaces() {
+        let mut index = CacheIndex::new();
+        let mut other = rev("repo.a.v1", "a", 1);
+        other.metadata.namespace = Some("alpha".into());
+        index.apply_package_rev(rev("repo.b.v1", "b", 1));
+        index.apply_package_rev(rev("repo.a.v2", "a", 2));
+        index.apply_package_rev(other);
+        index.apply_package_rev(rev("repo.a.v1", "a", 1));
+        let names = |ns: &str| -> Vec<String> {
+            index
+                .iter(ns)
+                .map(|p| {
+                    format!(
+                        "{}/{}",
+                        p.metadata.namespace.as_deref().unwrap_or_default(),
+                        p.metadata.name.as_deref().unwrap_or_default()
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            names(""),
+            [
+                "alpha/repo.a.v1",
+                "ns/repo.a.v1",
+                "ns/repo.a.v2",
+                "ns/repo.b.v1"
+            ]
+        );
+        assert_eq!(names("alpha"), ["alpha/repo.a.v1"]);
+        assert!(names("beta").is_empty());
+        index.delete_package_rev("alpha", "repo.a.v1");
+        assert!(!index.ordered.contains_key("alpha"));
+    }
 }

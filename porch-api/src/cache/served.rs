@@ -1,45 +1,40 @@
-//! One served PackageRevision with its wire forms memoised: a list, a get and every watcher of
-//! a change share one serialisation instead of each making its own.
+//! One served PackageRevision, shared by the index, lists, gets and every watcher of a change.
+//!
+//! Its wire forms are not kept: with 10,000 revisions cached they would cost more memory than
+//! the objects themselves, and serialising on each request keeps lists well inside their
+//! latency budget (see the `standalone_api` bench).
 
 use std::ops::Deref;
-use std::sync::OnceLock;
 
 use bytes::Bytes;
 use porch_crds::porch::v1alpha1::PackageRevision;
 
 /// A PackageRevision as served, immutable once built.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct ServedRevision {
     object: PackageRevision,
-    json: OnceLock<Bytes>,
-    table_row: OnceLock<Bytes>,
 }
 
 impl ServedRevision {
     pub fn new(object: PackageRevision) -> Self {
-        Self {
-            object,
-            json: OnceLock::new(),
-            table_row: OnceLock::new(),
-        }
+        Self { object }
     }
 
     pub fn object(&self) -> &PackageRevision {
         &self.object
     }
 
-    /// The object as JSON, serialised on first use.
-    pub fn json(&self) -> &Bytes {
-        self.json.get_or_init(|| {
-            // Serialising a derived-Serialize struct into a Vec cannot fail.
-            Bytes::from(serde_json::to_vec(&self.object).unwrap_or_default())
-        })
+    /// The object as JSON.
+    pub fn json(&self) -> Bytes {
+        let mut out = Vec::with_capacity(1024);
+        self.write_json(&mut out);
+        Bytes::from(out)
     }
 
-    /// A Table row of this object, built by `render` on first use. The caller always passes
-    /// the same renderer (the PackageRevision columns with `includeObject=Metadata`).
-    pub fn table_row(&self, render: impl FnOnce(&PackageRevision) -> Bytes) -> &Bytes {
-        self.table_row.get_or_init(|| render(&self.object))
+    /// Appends the object as JSON to `out`.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        // Serialising a derived-Serialize struct into a Vec cannot fail.
+        let _ = serde_json::to_writer(out, &self.object);
     }
 }
 
@@ -48,11 +43,5 @@ impl Deref for ServedRevision {
 
     fn deref(&self) -> &PackageRevision {
         &self.object
-    }
-}
-
-impl PartialEq for ServedRevision {
-    fn eq(&self, other: &Self) -> bool {
-        self.object == other.object
     }
 }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use porch_apimachinery::negotiate::{Representation, negotiate};
 use porch_apimachinery::status::StatusError;
 use porch_apimachinery::table::{IncludeObject, TableSpec, partial_object_metadata};
+use porch_crds::labels::{LATEST_REVISION_LABEL, LATEST_REVISION_VALUE};
 use porch_crds::porch::v1alpha1::PackageRevision;
 use serde_json::{Value, json};
 
@@ -176,24 +177,50 @@ pub fn list(
     }
 }
 
-/// `{"cells":[...],"object":<PartialObjectMetadata>}`: the row `kubectl get` asks for.
-fn metadata_row(pr: &PackageRevision) -> Bytes {
-    let obj = serde_json::to_value(pr).unwrap_or(Value::Null);
-    let row = PACKAGE_REVISIONS.row(&obj, now_unix(), IncludeObject::Metadata);
-    Bytes::from(serde_json::to_vec(&row).unwrap_or_default())
+/// One PackageRevision as a Table row: the row [`PACKAGE_REVISIONS`] makes of its JSON,
+/// written straight from the object (a list of 10,000 would otherwise build 10,000 JSON
+/// trees only to read seven fields of each).
+pub fn package_revision_row(pr: &ServedRevision, params: &Params) -> Bytes {
+    let mut out = Vec::with_capacity(768);
+    write_package_revision_row(&mut out, pr.object(), include_object(params));
+    Bytes::from(out)
 }
 
-/// One PackageRevision as a Table row; memoised for the common `includeObject=Metadata`.
-/// (The PackageRevision columns have no time-dependent cell, so a memoised row never ages.)
-pub fn package_revision_row(pr: &ServedRevision, params: &Params) -> Bytes {
-    match include_object(params) {
-        IncludeObject::Metadata => pr.table_row(metadata_row).clone(),
-        include => {
-            let obj = serde_json::to_value(pr.object()).unwrap_or(Value::Null);
-            let row = PACKAGE_REVISIONS.row(&obj, now_unix(), include);
-            Bytes::from(serde_json::to_vec(&row).unwrap_or_default())
+fn write_package_revision_row(out: &mut Vec<u8>, pr: &PackageRevision, include: IncludeObject) {
+    let latest = pr
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(LATEST_REVISION_LABEL))
+        .is_some_and(|v| v == LATEST_REVISION_VALUE);
+    // The columns of `tables::package_revisions`, in order.
+    let cells = (
+        pr.metadata.name.as_deref().unwrap_or_default(),
+        pr.spec.package_name.as_str(),
+        pr.spec.workspace_name.as_str(),
+        pr.spec.revision,
+        latest,
+        pr.spec.lifecycle.as_str(),
+        pr.spec.repository.as_str(),
+    );
+    // Writing into a Vec cannot fail.
+    out.extend_from_slice(br#"{"cells":"#);
+    let _ = serde_json::to_writer(&mut *out, &cells);
+    match include {
+        IncludeObject::None => {}
+        IncludeObject::Metadata => {
+            out.extend_from_slice(
+                br#","object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":"#,
+            );
+            let _ = serde_json::to_writer(&mut *out, &pr.metadata);
+            out.push(b'}');
+        }
+        IncludeObject::Object => {
+            out.extend_from_slice(br#","object":"#);
+            let _ = serde_json::to_writer(&mut *out, pr);
         }
     }
+    out.push(b'}');
 }
 
 /// A Table around already-rendered rows.
@@ -239,8 +266,7 @@ pub fn package_revision_list(
 ) -> Response {
     match rep {
         Representation::Json => {
-            let size: usize = items.iter().map(|i| i.json().len() + 1).sum();
-            let mut out = Vec::with_capacity(size + 256);
+            let mut out = Vec::with_capacity(items.len() * 1024 + 256);
             out.extend_from_slice(br#"{"kind":"PackageRevisionList","apiVersion":"#);
             out.extend_from_slice(
                 &serde_json::to_vec(porch_crds::porch::v1alpha1::API_VERSION).unwrap_or_default(),
@@ -248,7 +274,12 @@ pub fn package_revision_list(
             out.extend_from_slice(br#","metadata":{"resourceVersion":"#);
             out.extend_from_slice(&serde_json::to_vec(rv).unwrap_or_default());
             out.extend_from_slice(br#"},"items":["#);
-            join_into(&mut out, items.iter().map(|i| i.json().clone()));
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                item.write_json(&mut out);
+            }
             out.extend_from_slice(b"]}");
             bytes_response(StatusCode::OK, rep.content_type(), out)
         }
@@ -286,7 +317,7 @@ pub fn package_revision(
     params: &Params,
 ) -> Response {
     match rep {
-        Representation::Json => bytes_response(code, rep.content_type(), pr.json().clone()),
+        Representation::Json => bytes_response(code, rep.content_type(), pr.json()),
         Representation::Table { .. } => {
             let row = package_revision_row(pr, params);
             let rv = pr.metadata.resource_version.clone().unwrap_or_default();
@@ -312,4 +343,53 @@ pub async fn not_found() -> ApiError {
 
 pub async fn method_not_allowed() -> ApiError {
     ApiError::status(StatusError::method_not_allowed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revision(labels: Value, lifecycle: &str) -> PackageRevision {
+        serde_json::from_value(json!({
+            "apiVersion": "porch.kpt.dev/v1alpha1",
+            "kind": "PackageRevision",
+            "metadata": {"name": "repo.a.pkg.v2", "namespace": "ns", "labels": labels,
+                "annotations": {"note": "x\"y"}, "resourceVersion": "c2",
+                "creationTimestamp": "2026-01-02T03:04:05Z"},
+            "spec": {"repository": "repo", "packageName": "a/pkg", "workspaceName": "v2",
+                "revision": 2, "lifecycle": lifecycle,
+                "tasks": [{"type": "init", "init": {"description": "d"}}]},
+            "status": {"publishedBy": "me"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_direct_row_is_the_row_the_table_spec_makes() {
+        let objects = [
+            revision(
+                json!({"kpt.dev/latest-revision": "true", "a": "b"}),
+                "Published",
+            ),
+            revision(json!({"kpt.dev/latest-revision": "false"}), "Draft"),
+            revision(json!({}), "DeletionProposed"),
+        ];
+        for pr in objects {
+            let generic = serde_json::to_value(&pr).unwrap();
+            for include in [
+                IncludeObject::None,
+                IncludeObject::Metadata,
+                IncludeObject::Object,
+            ] {
+                let mut out = Vec::new();
+                write_package_revision_row(&mut out, &pr, include);
+                let direct: Value = serde_json::from_slice(&out).unwrap();
+                assert_eq!(
+                    direct,
+                    PACKAGE_REVISIONS.row(&generic, now_unix(), include),
+                    "{include:?}"
+                );
+            }
+        }
+    }
 }

@@ -111,7 +111,7 @@ fn line(rep: Representation, kind: EventType, pr: &ServedRevision, params: &Para
                     .unwrap_or_default(),
             )
         }
-        _ => pr.json().clone(),
+        _ => pr.json(),
     };
     let mut out = Vec::with_capacity(object.len() + 32);
     out.extend_from_slice(b"{\"type\":\"");
