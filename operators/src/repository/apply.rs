@@ -75,22 +75,34 @@ pub async fn apply_plan(
 ) -> Result<Applied, Error> {
     let n = concurrency.max(1);
     let mut applied = Applied::default();
-    let mut deletes = Vec::with_capacity(plan.deletes.len());
-    for d in &plan.deletes {
-        deletes.push(apply_delete(api, d).boxed());
-    }
-    applied.add(run_bounded(deletes, n).await?);
+    applied.add(
+        run_bounded(
+            plan.deletes
+                .into_iter()
+                .map(|d| apply_delete(api, d).boxed()),
+            n,
+        )
+        .await?,
+    );
     // Each create owns its object, so the plan's memory goes as the writes complete.
-    let mut creates = Vec::with_capacity(plan.creates.len());
-    for obj in plan.creates {
-        creates.push(apply_create(api, repo, obj).boxed());
-    }
-    applied.add(run_bounded(creates, n).await?);
-    let mut updates = Vec::with_capacity(plan.updates.len());
-    for u in &plan.updates {
-        updates.push(apply_update(api, u).boxed());
-    }
-    applied.add(run_bounded(updates, n).await?);
+    applied.add(
+        run_bounded(
+            plan.creates
+                .into_iter()
+                .map(|obj| apply_create(api, repo, obj).boxed()),
+            n,
+        )
+        .await?,
+    );
+    applied.add(
+        run_bounded(
+            plan.updates
+                .into_iter()
+                .map(|u| apply_update(api, u).boxed()),
+            n,
+        )
+        .await?,
+    );
     Ok(applied)
 }
 
@@ -109,8 +121,10 @@ impl Applied {
 }
 
 /// Run `ops` with at most `n` in flight (in order when `n` is 1); stop at the first error.
-async fn run_bounded(
-    ops: Vec<BoxFuture<'_, Result<Applied, Error>>>,
+/// A write's future is made only when it is started: a first sync of thousands of revisions
+/// would otherwise hold every one of them (several KiB each) from the start.
+async fn run_bounded<'a>(
+    ops: impl Iterator<Item = BoxFuture<'a, Result<Applied, Error>>> + Send,
     n: usize,
 ) -> Result<Applied, Error> {
     let mut results = futures::stream::iter(ops).buffer_unordered(n);
@@ -121,7 +135,8 @@ async fn run_bounded(
     Ok(total)
 }
 
-async fn apply_delete(api: &Api<PackageRev>, delete: &PackageRevDelete) -> Result<Applied, Error> {
+async fn apply_delete(api: &Api<PackageRev>, delete: PackageRevDelete) -> Result<Applied, Error> {
+    let delete = &delete;
     let mut applied = Applied::default();
     let finalizers = if delete.terminating {
         delete.finalizers.clone()
@@ -206,7 +221,8 @@ async fn apply_create(
     Ok(applied)
 }
 
-async fn apply_update(api: &Api<PackageRev>, update: &PackageRevUpdate) -> Result<Applied, Error> {
+async fn apply_update(api: &Api<PackageRev>, update: PackageRevUpdate) -> Result<Applied, Error> {
+    let update = &update;
     let mut applied = Applied::default();
     if let Some(patch) = &update.patch {
         api.patch(&update.name, &params(), &Patch::Merge(patch))
@@ -250,4 +266,38 @@ pub async fn delete_all(api: &Api<PackageRev>, repo: &str) -> Result<u64, Error>
         }
     }
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_are_made_only_as_they_start() {
+        let made = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicUsize::new(0));
+        let most_ahead = Arc::new(AtomicUsize::new(0));
+        let ops = (0..100).map(|_| {
+            made.fetch_add(1, Ordering::SeqCst);
+            let (made, done, most_ahead) = (made.clone(), done.clone(), most_ahead.clone());
+            async move {
+                // How many writes exist beyond the ones already finished.
+                let ahead = made.load(Ordering::SeqCst) - done.load(Ordering::SeqCst);
+                most_ahead.fetch_max(ahead, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                done.fetch_add(1, Ordering::SeqCst);
+                Ok(Applied {
+                    created: 1,
+                    ..Applied::default()
+                })
+            }
+            .boxed()
+        });
+        let applied = run_bounded(ops, 4).await.unwrap();
+        assert_eq!(applied.created, 100);
+        assert!(most_ahead.load(Ordering::SeqCst) <= 4);
+    }
 }
