@@ -24,7 +24,7 @@ use porch_operators::metrics::Metrics;
 
 /// The allocator of the `porch` binary, so that these benches measure what it runs.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Write a bare repository at `dir` holding `packages` packages with `revisions` published
 /// revisions each: one approval-style commit per revision on `main` and a `<pkg>/vN` tag.
