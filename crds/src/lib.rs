@@ -19,6 +19,7 @@ pub mod revision;
 pub(crate) mod schema;
 pub(crate) mod serde_util;
 pub(crate) mod string_enum;
+pub mod string_map;
 pub mod uid;
 
 pub use crdgen::all_crds;

@@ -39,6 +39,12 @@ impl<T> IsEmpty for Vec<T> {
     }
 }
 
+impl IsEmpty for crate::string_map::StringMap {
+    fn is_empty(&self) -> bool {
+        crate::string_map::StringMap::is_empty(self)
+    }
+}
+
 impl<K, V> IsEmpty for std::collections::BTreeMap<K, V> {
     fn is_empty(&self) -> bool {
         std::collections::BTreeMap::is_empty(self)

@@ -213,8 +213,8 @@ pub fn package_revision_from_api(pr: &api::PackageRevision) -> PackageRevision {
                 .as_ref()
                 .map(|g| g.iter().map(|g| g.condition_type.clone()).collect()),
             package_metadata: pr.spec.package_metadata.as_ref().map(|md| PackageMetadata {
-                labels: md.labels.clone().unwrap_or_default(),
-                annotations: md.annotations.clone().unwrap_or_default(),
+                labels: md.labels.clone().unwrap_or_default().into(),
+                annotations: md.annotations.clone().unwrap_or_default().into(),
             }),
         },
         status: PackageRevisionStatus {
@@ -277,8 +277,8 @@ pub fn package_revision_to_api(pr: &PackageRevision) -> api::PackageRevision {
                     .package_metadata
                     .as_ref()
                     .map(|md| api::PackageMetadata {
-                        labels: non_empty_map(&md.labels),
-                        annotations: non_empty_map(&md.annotations),
+                        labels: non_empty_map(&md.labels).map(Into::into),
+                        annotations: non_empty_map(&md.annotations).map(Into::into),
                     })
                     .unwrap_or_default(),
             ),

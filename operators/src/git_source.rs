@@ -13,6 +13,7 @@ use porch_crds::porch::v1alpha1::{
     Condition, ConditionStatus, GitLock, Locator, PackageMetadata, PackageRevisionLifecycle,
     ReadinessGate, Task,
 };
+use porch_crds::string_map::StringMap;
 use porch_git::discovery::RevisionDiscovery;
 use porch_git::{GitError, GitRepository, Lifecycle, PackageRevision, RepoConfig};
 use tokio::sync::Mutex;
@@ -532,8 +533,9 @@ fn from_kptfile(text: &str, url: &str, package: &str) -> FromKptfile {
     let meta = &kptfile.metadata;
     if !meta.labels.is_empty() || !meta.annotations.is_empty() {
         out.package_metadata = Some(PackageMetadata {
-            labels: Some(meta.labels.clone()).filter(|m| !m.is_empty()),
-            annotations: Some(meta.annotations.clone()).filter(|m| !m.is_empty()),
+            labels: Some(meta.labels.clone().into()).filter(|m: &StringMap| !m.is_empty()),
+            annotations: Some(meta.annotations.clone().into())
+                .filter(|m: &StringMap| !m.is_empty()),
         });
     }
     if let Some(info) = &kptfile.info {

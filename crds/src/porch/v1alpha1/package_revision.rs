@@ -1,7 +1,5 @@
 //! PackageRevision: one revision of a package in a repository.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,6 +9,7 @@ use super::resource::porch_resource;
 use super::task::Task;
 use crate::labels::{LATEST_REVISION_LABEL, LATEST_REVISION_VALUE};
 use crate::string_enum::string_enum;
+use crate::string_map::StringMap;
 
 /// `porch.kpt.dev/v1alpha1` PackageRevision, served at `packagerevisions`.
 ///
@@ -111,10 +110,10 @@ impl PackageRevisionSpec {
 pub struct PackageMetadata {
     /// Kptfile `metadata.labels`.
     #[serde(default, skip_serializing_if = "crate::serde_util::is_none_or_empty")]
-    pub labels: Option<BTreeMap<String, String>>,
+    pub labels: Option<StringMap>,
     /// Kptfile `metadata.annotations`.
     #[serde(default, skip_serializing_if = "crate::serde_util::is_none_or_empty")]
-    pub annotations: Option<BTreeMap<String, String>>,
+    pub annotations: Option<StringMap>,
 }
 
 /// A readiness gate: a condition type that must be True before proposing or approving.
