@@ -14,6 +14,8 @@ const READY_WITHIN: Duration = Duration::from_secs(120);
 /// A running `porch standalone`.
 pub struct Standalone {
     child: Child,
+    /// Whether the child is a wrapper (`PORCH_E2E_WRAPPER`) running the binary.
+    wrapped: bool,
     stderr: PathBuf,
     /// The kubeconfig it wrote (CA and bearer token for its loopback URL).
     pub kubeconfig: PathBuf,
@@ -26,9 +28,10 @@ impl Standalone {
     /// set to `log_filter`, its stderr kept in `log_dir/porch.stderr`.
     pub fn start(binary: &Path, data_dir: &Path, log_dir: &Path, log_filter: &str) -> Self {
         let stderr = log_dir.join("porch.stderr");
-        // `PORCH_E2E_WRAPPER="heaptrack -o /tmp/porch"` (say) runs the binary under a tool;
-        // `pid()` is then the wrapper's.
+        // `PORCH_E2E_WRAPPER="heaptrack -o /tmp/porch"` (say) runs the binary under a tool,
+        // in a process group of its own so that the binary goes with it on drop.
         let wrapper = std::env::var("PORCH_E2E_WRAPPER").unwrap_or_default();
+        let wrapped = !wrapper.trim().is_empty();
         let mut words = wrapper.split_whitespace();
         let mut command = match words.next() {
             Some(tool) => {
@@ -38,6 +41,10 @@ impl Standalone {
             }
             None => Command::new(binary),
         };
+        if wrapped {
+            use std::os::unix::process::CommandExt as _;
+            command.process_group(0);
+        }
         let mut child = command
             .arg("standalone")
             .arg("--data-dir")
@@ -53,6 +60,7 @@ impl Standalone {
         let stdout = child.stdout.take().unwrap();
         let mut guard = Self {
             child,
+            wrapped,
             stderr,
             kubeconfig: data_dir.join("kubeconfig"),
             url: String::new(),
@@ -90,8 +98,27 @@ impl Standalone {
         guard
     }
 
+    /// The PID of the `porch` process (under a wrapper, the wrapper's descendant running it).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        let id = self.child.id();
+        if !self.wrapped {
+            return id;
+        }
+        let mut queue = vec![id];
+        while let Some(pid) = queue.pop() {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "porch" {
+                return pid;
+            }
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            queue.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+        id
     }
 
     /// Everything the process wrote to stderr so far.
@@ -118,7 +145,14 @@ impl Standalone {
 
 impl Drop for Standalone {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if self.wrapped {
+            // The whole group, with SIGTERM, so the binary shuts down and the tool (a heap
+            // profiler, say) writes its results; killing only the wrapper left the binary behind.
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        } else {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
