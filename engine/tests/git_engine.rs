@@ -1292,3 +1292,50 @@ async fn approval_and_deletion_fetch_only_for_the_read_and_the_tag_lease_refuses
     }
     env.server.stop().await;
 }
+
+/// A cold engine (a restarted process) derives every revision in one discovery pass; what it
+/// lists equals what the engine that made the revisions lists.
+#[tokio::test]
+async fn a_cold_engine_lists_what_the_writing_engine_lists() {
+    let env = Env::start(&[("repo", false)]).await;
+    let writer = env.engine("cache-a");
+    for pkg in ["alpha", "beta"] {
+        writer
+            .create(
+                &env.scope,
+                &user(),
+                &new_pr("repo", pkg, "v1", vec![init_task(pkg)]),
+            )
+            .await
+            .unwrap();
+        publish(&env, &writer, &format!("repo.{pkg}.v1")).await;
+    }
+    writer
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", "gamma", "draft", vec![init_task("gamma")]),
+        )
+        .await
+        .unwrap();
+    let all = FieldFilter::default();
+    let view = |list: Vec<PackageRevision>| {
+        list.into_iter()
+            .map(|p| (p.metadata.name, p.spec, p.status))
+            .collect::<Vec<_>>()
+    };
+    let warm = view(writer.list(&env.scope, &all).await.unwrap());
+    let cold = view(env.engine("cache-b").list(&env.scope, &all).await.unwrap());
+    // Two published revisions, their placeholders and a draft.
+    assert_eq!(warm.len(), 5, "{warm:#?}");
+    assert_eq!(cold, warm);
+    let (_, spec, status) = warm
+        .iter()
+        .find(|(name, _, _)| name == "repo.alpha.v1")
+        .expect("alpha v1 listed");
+    assert_eq!(status.published_by, "alice");
+    assert_eq!(
+        spec.tasks.first().map(|t| t.task_type.as_str()),
+        Some("init")
+    );
+}

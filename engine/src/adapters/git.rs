@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt as _, TryStreamExt as _};
 use porch_git::config::split_url_credentials;
 use porch_git::{
     Author, CaBundle, ConnectionOptions, Credentials, DraftChange, GitError, GitRepository,
@@ -24,7 +23,7 @@ use sha2::Digest as _;
 
 use super::cache_refs;
 use super::fetch::{FetchPolicy, SharedFetchRemote};
-use super::record::{self, KptfileFacts, kptfile_facts, record_of};
+use super::record::{self, KptfileFacts, kptfile_facts, kptfile_text_facts, record_of};
 use super::upstream;
 use crate::backend::{BackendError, CommitTask, DraftCommit, RepositoryBackend, Revisions};
 use crate::content_cache::PackageFiles;
@@ -231,6 +230,9 @@ struct Derived {
     published_at: Option<i64>,
 }
 
+/// A derivation's identity: commit, package path, revision and workspace.
+type DerivedKey = (String, String, i64, String);
+
 /// The git [`RepositoryBackend`].
 pub struct GitBackend<S, C> {
     specs: S,
@@ -240,7 +242,7 @@ pub struct GitBackend<S, C> {
     repos: tokio::sync::Mutex<HashMap<RepoKey, Opened>>,
     resolved: Mutex<HashMap<RepoKey, Resolved>>,
     listings: Mutex<HashMap<RepoKey, Listing>>,
-    derived: Mutex<HashMap<(String, String, i64, String), Derived>>,
+    derived: Mutex<HashMap<DerivedKey, Derived>>,
     network_fetches: Arc<AtomicU64>,
     network_pushes: Arc<AtomicU64>,
 }
@@ -453,35 +455,62 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
         Ok(repo)
     }
 
-    async fn derive(
-        &self,
-        repo: &GitRepository,
-        rev: &porch_git::PackageRevision,
-    ) -> Result<Derived, BackendError> {
-        let key = (
+    fn derived_key(rev: &porch_git::PackageRevision) -> DerivedKey {
+        (
             rev.commit.clone(),
             rev.full_path.clone(),
             rev.key.revision,
             rev.key.workspace.clone(),
-        );
-        if let Some(d) = lock(&self.derived).get(&key) {
-            let mut d = d.clone();
-            if rev.key.revision != crate::record::PLACEHOLDER_REVISION {
-                d.published_by.clone_from(&rev.published_by);
-                d.published_at = rev.published_at;
-            }
-            return Ok(d);
+        )
+    }
+
+    /// What an earlier listing derived for `rev`, with its current publication info.
+    fn cached_derived(&self, rev: &porch_git::PackageRevision) -> Option<Derived> {
+        let mut d = lock(&self.derived).get(&Self::derived_key(rev))?.clone();
+        if rev.key.revision != crate::record::PLACEHOLDER_REVISION {
+            d.published_by.clone_from(&rev.published_by);
+            d.published_at = rev.published_at;
         }
-        let details = repo.revision_details(rev).await.map_err(map_git_error)?;
-        let files = repo.read_files(rev).await.map_err(map_git_error)?;
-        let d = Derived {
-            task: record::creation_task(&details.tasks),
-            facts: kptfile_facts(&files),
-            published_by: details.published_by,
-            published_at: details.published_at,
-        };
-        lock(&self.derived).insert(key, d.clone());
-        Ok(d)
+        Some(d)
+    }
+
+    /// Derives every revision of `listed` (in order): remembered ones from the cache, the
+    /// rest in one discovery pass over the repository (each commit decoded once), not a
+    /// history walk and a file read per revision.
+    async fn derive_all(
+        &self,
+        repo: &GitRepository,
+        listed: &[porch_git::PackageRevision],
+    ) -> Result<Vec<Derived>, BackendError> {
+        let mut derived: Vec<Option<Derived>> =
+            listed.iter().map(|rev| self.cached_derived(rev)).collect();
+        let missing: Vec<porch_git::PackageRevision> = listed
+            .iter()
+            .zip(&derived)
+            .filter(|(_, d)| d.is_none())
+            .map(|(rev, _)| rev.clone())
+            .collect();
+        if !missing.is_empty() {
+            let found = repo
+                .discover_details(&missing)
+                .await
+                .map_err(map_git_error)?;
+            let mut found = missing.iter().zip(found);
+            for slot in derived.iter_mut().filter(|d| d.is_none()) {
+                let Some((rev, discovery)) = found.next() else {
+                    break;
+                };
+                let d = Derived {
+                    task: record::creation_task(&discovery.details.tasks),
+                    facts: kptfile_text_facts(discovery.kptfile.as_deref()),
+                    published_by: discovery.details.published_by,
+                    published_at: discovery.details.published_at,
+                };
+                lock(&self.derived).insert(Self::derived_key(rev), d.clone());
+                *slot = Some(d);
+            }
+        }
+        Ok(derived.into_iter().flatten().collect())
     }
 
     fn to_record(
@@ -518,14 +547,7 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
             return Ok(l.records.clone());
         }
         let listed = repo.list().await.map_err(map_git_error)?;
-        // Revisions not seen before need a history walk and a Kptfile read each (blocking gix
-        // work): run several at once on a cold cache. Order is kept.
-        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
-        let pending: Vec<_> = listed.iter().map(|rev| self.derive(&repo, rev)).collect();
-        let derived: Vec<Derived> = futures::stream::iter(pending)
-            .buffered(parallel)
-            .try_collect()
-            .await?;
+        let derived = self.derive_all(&repo, &listed).await?;
         let out: Revisions = listed
             .iter()
             .zip(derived)

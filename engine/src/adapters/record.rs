@@ -20,7 +20,12 @@ pub struct KptfileFacts {
 /// Reads the facts from the root `Kptfile`; a missing or unparsable Kptfile gives none (the
 /// revision still lists, as upstream does).
 pub fn kptfile_facts(files: &PackageFiles) -> KptfileFacts {
-    let Some(text) = files.get("Kptfile") else {
+    kptfile_text_facts(files.get("Kptfile").map(String::as_str))
+}
+
+/// [`kptfile_facts`] from the Kptfile's text alone.
+pub fn kptfile_text_facts(kptfile: Option<&str>) -> KptfileFacts {
+    let Some(text) = kptfile else {
         return KptfileFacts::default();
     };
     let Ok(kf) = kpt::Kptfile::parse("Kptfile", text) else {
