@@ -498,6 +498,7 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
             let mut found = missing.iter().zip(found);
             for slot in derived.iter_mut().filter(|d| d.is_none()) {
                 let Some((rev, discovery)) = found.next() else {
+                    // Caught below: records must never pair with another revision's facts.
                     break;
                 };
                 let d = Derived {
@@ -510,7 +511,15 @@ impl<S: RepositorySpecs, C: CredentialSource> GitBackend<S, C> {
                 *slot = Some(d);
             }
         }
-        Ok(derived.into_iter().flatten().collect())
+        derived
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                BackendError::Other(format!(
+                    "{}: discovery answered for fewer revisions than listed",
+                    repo.url()
+                ))
+            })
     }
 
     fn to_record(
