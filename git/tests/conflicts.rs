@@ -4,18 +4,8 @@
 
 mod common;
 
-use common::{Fixture, git, package};
-use porch_git::{GitError, GitRepository, NewDraft};
-
-fn draft(pkg: &str, ws: &str) -> NewDraft {
-    NewDraft {
-        package: pkg.into(),
-        workspace: ws.into(),
-        files: package(pkg, &[]),
-        task: None,
-        user: None,
-    }
-}
+use common::{Fixture, draft, git, package};
+use porch_git::{GitError, GitRepository};
 
 #[tokio::test]
 async fn stale_draft_update_is_a_conflict_and_keeps_the_other_commit() {

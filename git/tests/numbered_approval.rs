@@ -5,18 +5,8 @@
 
 mod common;
 
-use common::{Fixture, git, package};
-use porch_git::{GitError, GitRepository, NewDraft};
-
-fn draft(pkg: &str, ws: &str) -> NewDraft {
-    NewDraft {
-        package: pkg.into(),
-        workspace: ws.into(),
-        files: package(pkg, &[]),
-        task: None,
-        user: None,
-    }
-}
+use common::{Fixture, draft, git};
+use porch_git::{GitError, GitRepository};
 
 fn tags(srv: &std::path::Path) -> String {
     git(srv, &["tag", "--list"])

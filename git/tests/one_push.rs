@@ -8,13 +8,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{Fixture, basic, git, package};
+use common::{Fixture, basic, draft, git, package};
 use futures::future::BoxFuture;
 use porch_git::annotation::{self, CommitAnnotation};
 use porch_git::remote::FetchOutcome;
 use porch_git::{
-    DraftChange, GitError, GitRemote, GitRepository, HttpRemote, Lifecycle, NewDraft, RefUpdate,
-    RepoConfig,
+    DraftChange, GitError, GitRemote, GitRepository, HttpRemote, Lifecycle, RefUpdate, RepoConfig,
 };
 
 /// The real remote, counting what reaches the network.
@@ -58,16 +57,6 @@ async fn open_counting(
         .await
         .unwrap();
     (repo, remote)
-}
-
-fn draft(pkg: &str, ws: &str) -> NewDraft {
-    NewDraft {
-        package: pkg.into(),
-        workspace: ws.into(),
-        files: package(pkg, &[]),
-        task: None,
-        user: None,
-    }
 }
 
 fn render_change(pkg: &str) -> DraftChange {

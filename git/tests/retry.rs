@@ -7,19 +7,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{Fixture, git, package};
+use common::{Fixture, draft, git};
 use porch_git::testserver::Fault;
-use porch_git::{ConnectionOptions, GitError, GitRepository, NewDraft, RetryPolicy};
-
-fn draft(pkg: &str, ws: &str) -> NewDraft {
-    NewDraft {
-        package: pkg.into(),
-        workspace: ws.into(),
-        files: package(pkg, &[]),
-        task: None,
-        user: None,
-    }
-}
+use porch_git::{ConnectionOptions, GitError, GitRepository, RetryPolicy};
 
 /// Installs `hooks/<name>` that runs `first` once (then exits 1), and accepts afterwards.
 fn hook_failing_once(repo: &Path, name: &str, first: &str) -> std::path::PathBuf {

@@ -100,3 +100,14 @@ pub fn package(name: &str, extra: &[(&str, &str)]) -> std::collections::BTreeMap
     }
     files
 }
+
+/// A draft of package `pkg` in workspace `ws` holding just its Kptfile.
+pub fn draft(pkg: &str, ws: &str) -> porch_git::NewDraft {
+    porch_git::NewDraft {
+        package: pkg.into(),
+        workspace: ws.into(),
+        files: package(pkg, &[]),
+        task: None,
+        user: None,
+    }
+}
