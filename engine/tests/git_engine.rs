@@ -186,6 +186,18 @@ async fn move_to(env: &Env, engine: &TestEngine, name: &str, lifecycle: &str) ->
         .object
 }
 
+/// Creates `repo.<pkg>.<ws>` with an init task.
+async fn create_init(env: &Env, engine: &TestEngine, pkg: &str, ws: &str) -> PackageRevision {
+    engine
+        .create(
+            &env.scope,
+            &user(),
+            &new_pr("repo", pkg, ws, vec![init_task(pkg)]),
+        )
+        .await
+        .unwrap()
+}
+
 async fn publish(env: &Env, engine: &TestEngine, name: &str) -> PackageRevision {
     move_to(env, engine, name, "Proposed").await;
     move_to(env, engine, name, "Published").await
@@ -1214,14 +1226,7 @@ async fn approval_and_deletion_fetch_only_for_the_read_and_the_tag_lease_refuses
     };
     for pkg in ["one", "moved", "gone"] {
         let name = format!("repo.{pkg}.v1");
-        engine
-            .create(
-                &env.scope,
-                &user(),
-                &new_pr("repo", pkg, "v1", vec![init_task(pkg)]),
-            )
-            .await
-            .unwrap();
+        create_init(&env, &engine, pkg, "v1").await;
         move_to(&env, &engine, &name, "Proposed").await;
         let mut pr = engine.get(&env.scope, &name).await.unwrap();
         pr.spec.lifecycle = "Published".into();
@@ -1300,24 +1305,10 @@ async fn a_cold_engine_lists_what_the_writing_engine_lists() {
     let env = Env::start(&[("repo", false)]).await;
     let writer = env.engine("cache-a");
     for pkg in ["alpha", "beta"] {
-        writer
-            .create(
-                &env.scope,
-                &user(),
-                &new_pr("repo", pkg, "v1", vec![init_task(pkg)]),
-            )
-            .await
-            .unwrap();
+        create_init(&env, &writer, pkg, "v1").await;
         publish(&env, &writer, &format!("repo.{pkg}.v1")).await;
     }
-    writer
-        .create(
-            &env.scope,
-            &user(),
-            &new_pr("repo", "gamma", "draft", vec![init_task("gamma")]),
-        )
-        .await
-        .unwrap();
+    create_init(&env, &writer, "gamma", "draft").await;
     let all = FieldFilter::default();
     let view = |list: Vec<PackageRevision>| {
         list.into_iter()
