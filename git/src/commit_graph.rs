@@ -9,18 +9,30 @@
 //! commits is still correct: git parses those from their objects.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Pushes between two graph writes (the commits they add are parsed the slow way meanwhile).
 pub(crate) const PUSHES_PER_WRITE: u64 = 64;
+
+/// How often the writer thread looks whether git has finished.
+const POLL: Duration = Duration::from_millis(10);
+
+/// The git process of the write under way.
+type Running = Arc<Mutex<Option<Child>>>;
 
 /// When to write one cache's commit-graph; shared by the clones of a remote.
 #[derive(Debug, Default)]
 pub(crate) struct CommitGraph {
     running: Arc<AtomicBool>,
     pushes: AtomicU64,
+    child: Running,
+}
+
+fn lock(child: &Running) -> MutexGuard<'_, Option<Child>> {
+    child.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl CommitGraph {
@@ -41,11 +53,12 @@ impl CommitGraph {
             return;
         }
         let running = self.running.clone();
+        let child = self.child.clone();
         let (git, cache): (PathBuf, PathBuf) = (git.to_path_buf(), cache.to_path_buf());
         let spawned = std::thread::Builder::new()
             .name("commit-graph".into())
             .spawn(move || {
-                if let Err(e) = write(&git, &cache) {
+                if let Err(e) = write(&git, &cache, &child) {
                     // Only slower pushes follow; the next trigger tries again.
                     tracing::debug!(cache = %cache.display(), error = %e, "commit-graph not written");
                 }
@@ -57,9 +70,21 @@ impl CommitGraph {
     }
 }
 
-/// `git commit-graph write --reachable --split` in `cache`, isolated from user and system config.
-pub(crate) fn write(git: &Path, cache: &Path) -> std::io::Result<()> {
-    let out = Command::new(git)
+impl Drop for CommitGraph {
+    /// The cache's owner is gone (and its directory may be removed next): stop a write under
+    /// way rather than let git recreate files in a directory being deleted.
+    fn drop(&mut self) {
+        if let Some(mut child) = lock(&self.child).take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// `git commit-graph write --reachable --split` in `cache`, isolated from user and system
+/// config. The process is kept in `slot` while it runs, so the owner can stop it.
+fn write(git: &Path, cache: &Path, slot: &Running) -> std::io::Result<()> {
+    let child = Command::new(git)
         .arg("--git-dir")
         .arg(cache)
         .args([
@@ -73,13 +98,31 @@ pub(crate) fn write(git: &Path, cache: &Path) -> std::io::Result<()> {
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(Stdio::null())
-        .output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(std::io::Error::other(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ))
+        .stdout(Stdio::null())
+        // With --no-progress git only writes an error here, well within a pipe's buffer.
+        .stderr(Stdio::piped())
+        .spawn()?;
+    *lock(slot) = Some(child);
+    loop {
+        let mut guard = lock(slot);
+        let Some(child) = guard.as_mut() else {
+            return Err(std::io::Error::other("stopped: the cache was dropped"));
+        };
+        if let Some(status) = child.try_wait()? {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                use std::io::Read as _;
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            *guard = None;
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other(stderr.trim().to_string()))
+            };
+        }
+        drop(guard);
+        std::thread::sleep(POLL);
     }
 }
 
@@ -133,5 +176,36 @@ mod tests {
         assert_eq!(wait_for_lines(&log, 1), 1, "no write before the 64th push");
         graph.pushed(&fake, &cache);
         assert_eq!(wait_for_lines(&log, 2), 2);
+    }
+
+    #[test]
+    fn dropping_the_owner_stops_a_write_under_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls");
+        let fake = dir.path().join("git");
+        std::fs::write(
+            &fake,
+            format!(
+                // `exec`: the process that is killed is the one sleeping.
+                "#!/bin/sh\necho started >> {log}\nexec sleep 30\n",
+                log = log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let graph = CommitGraph::default();
+        graph.fetched(&fake, &dir.path().join("cache.git"));
+        assert_eq!(wait_for_lines(&log, 1), 1);
+        let running = graph.running.clone();
+        let start = Instant::now();
+        drop(graph);
+        assert!(start.elapsed() < Duration::from_secs(5));
+        // The writer thread notices at once: git was stopped, not waited for.
+        let start = Instant::now();
+        while running.load(Ordering::Acquire) && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!running.load(Ordering::Acquire));
     }
 }
