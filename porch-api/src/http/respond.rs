@@ -1,7 +1,7 @@
 //! Response rendering: content negotiation (JSON, YAML, Table, PartialObjectMetadata) and bodies.
 //!
-//! PackageRevision lists are assembled from each cached object's memoised JSON (or Table row)
-//! bytes, so a list of 10,000 costs copies, not 10,000 serialisations.
+//! PackageRevision lists and Table rows are written straight from the cached objects into one
+//! buffer, with no intermediate JSON trees.
 
 use std::sync::{Arc, LazyLock};
 

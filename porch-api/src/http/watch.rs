@@ -90,7 +90,7 @@ fn start_of(params: &Params) -> Start {
     }
 }
 
-/// One framed event for a cached object, from its memoised bytes.
+/// One framed event for a cached object.
 fn line(rep: Representation, kind: EventType, pr: &ServedRevision, params: &Params) -> Bytes {
     let object = match rep {
         Representation::Table { .. } => {
