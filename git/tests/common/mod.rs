@@ -46,8 +46,26 @@ impl Fixture {
         config(&url)
     }
 
+    /// Stops the server and removes the directory. The test's repositories are still alive
+    /// here (they drop when the test returns) and one may be writing its commit-graph in the
+    /// background, which can recreate files while the directory goes: removal is retried
+    /// until the directory stays gone.
     pub async fn stop(self) {
         self.server.stop().await;
+        let path = self.dir.keep();
+        let mut gone_for = 0;
+        for _ in 0..40 {
+            if path.exists() {
+                gone_for = 0;
+                let _ = std::fs::remove_dir_all(&path);
+            } else {
+                gone_for += 1;
+                if gone_for == 3 {
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
 
