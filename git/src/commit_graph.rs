@@ -143,19 +143,22 @@ mod tests {
         }
     }
 
+    /// An executable stand-in for git in `dir` running `script` (`{log}` is the call log).
+    fn fake_git(dir: &Path, script: &str) -> (PathBuf, PathBuf) {
+        let log = dir.join("calls");
+        let fake = dir.join("git");
+        let body = script.replace("{log}", &log.display().to_string());
+        std::fs::write(&fake, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        (fake, log)
+    }
+
     #[test]
     fn a_write_follows_a_changing_fetch_and_every_64th_push() {
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("calls");
-        // A stand-in for git that records its arguments.
-        let fake = dir.path().join("git");
-        std::fs::write(
-            &fake,
-            format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
-        )
-        .unwrap();
-        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
+        // Records its arguments.
+        let (fake, log) = fake_git(dir.path(), "echo \"$*\" >> {log}");
         let cache = dir.path().join("cache.git");
         let graph = CommitGraph::default();
 
@@ -181,19 +184,8 @@ mod tests {
     #[test]
     fn dropping_the_owner_stops_a_write_under_way() {
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("calls");
-        let fake = dir.path().join("git");
-        std::fs::write(
-            &fake,
-            format!(
-                // `exec`: the process that is killed is the one sleeping.
-                "#!/bin/sh\necho started >> {log}\nexec sleep 30\n",
-                log = log.display()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
+        // `exec`: the process that is killed is the one sleeping.
+        let (fake, log) = fake_git(dir.path(), "echo started >> {log}\nexec sleep 30");
         let graph = CommitGraph::default();
         graph.fetched(&fake, &dir.path().join("cache.git"));
         assert_eq!(wait_for_lines(&log, 1), 1);

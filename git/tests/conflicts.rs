@@ -5,17 +5,14 @@
 mod common;
 
 use common::{Fixture, draft, git, package};
-use porch_git::{GitError, GitRepository};
+use porch_git::GitError;
 
 #[tokio::test]
 async fn stale_draft_update_is_a_conflict_and_keeps_the_other_commit() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("c1").await;
     let srv = fx.server.repo_dir("c1");
-    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
-        .await
-        .unwrap();
-    let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
+    let (a, b) = fx.writers(cfg).await;
 
     let d = a.create_draft(draft("p", "w")).await.unwrap();
     b.refresh().await.unwrap();
@@ -81,10 +78,7 @@ async fn approval_is_rebuilt_when_the_branch_moved() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("c2").await;
     let srv = fx.server.repo_dir("c2");
-    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
-        .await
-        .unwrap();
-    let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
+    let (a, b) = fx.writers(cfg).await;
     let da = a.create_draft(draft("one", "w")).await.unwrap();
     let db = b.create_draft(draft("two", "w")).await.unwrap();
     // Both approve concurrently; each starts from its own view of main.
@@ -106,10 +100,7 @@ async fn approval_is_rebuilt_when_the_branch_moved() {
 async fn published_revision_numbers_follow_the_remote() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("c3").await;
-    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
-        .await
-        .unwrap();
-    let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
+    let (a, b) = fx.writers(cfg).await;
     let d1 = a.create_draft(draft("p", "w1")).await.unwrap();
     let d2 = b.create_draft(draft("p", "w2")).await.unwrap();
     let v1 = a.approve(&d1, None).await.unwrap();

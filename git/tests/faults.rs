@@ -127,10 +127,7 @@ fn walk(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
 async fn server_dies_mid_fetch() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("f1").await;
-    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
-        .await
-        .unwrap();
-    let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
+    let (a, b) = fx.writers(cfg).await;
     let before = b.list().await.unwrap();
     a.create_draft(draft("p", "w")).await.unwrap();
 
@@ -286,10 +283,7 @@ async fn fetch_works_without_the_quick_ref_check() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("f5").await;
     fx.server.set_fault("f5", Some(Fault::RefuseProtocolV0));
-    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
-        .await
-        .unwrap();
-    let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
+    let (a, b) = fx.writers(cfg).await;
     let d = a.create_draft(draft("p", "w")).await.unwrap();
     let v1 = a.approve(&d, None).await.unwrap();
     let out = b.refresh().await.unwrap();

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Fixture, draft, git};
-use porch_git::{GitError, GitRepository};
+use porch_git::GitError;
 
 fn tags(srv: &std::path::Path) -> String {
     git(srv, &["tag", "--list"])
@@ -17,10 +17,7 @@ async fn a_number_another_writer_took_is_refused_and_the_next_one_is_used() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("n1").await;
     let srv = fx.server.repo_dir("n1");
-    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
-        .await
-        .unwrap();
-    let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
+    let (a, b) = fx.writers(cfg).await;
     let d1 = a.create_draft(draft("p", "w1")).await.unwrap();
     let d2 = b.create_draft(draft("p", "w2")).await.unwrap();
     // B planned 1 from what it saw (no tag); A publishes 1 first.
@@ -49,10 +46,7 @@ async fn a_number_another_writer_took_is_refused_and_the_next_one_is_used() {
 async fn recorded_pushes_and_fetched_refs_list_the_same_revisions() {
     let fx = Fixture::new().await;
     let cfg = fx.repo("n2").await;
-    let a = GitRepository::open(cfg.clone(), fx.cache("a"))
-        .await
-        .unwrap();
-    let b = GitRepository::open(cfg, fx.cache("b")).await.unwrap();
+    let (a, b) = fx.writers(cfg).await;
     let listed = |revs: Vec<porch_git::PackageRevision>| {
         let mut v: Vec<String> = revs
             .into_iter()

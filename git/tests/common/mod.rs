@@ -46,6 +46,20 @@ impl Fixture {
         config(&url)
     }
 
+    /// Two writers on one repository, each with its own cache (two processes, say).
+    pub async fn writers(
+        &self,
+        cfg: RepoConfig,
+    ) -> (porch_git::GitRepository, porch_git::GitRepository) {
+        let a = porch_git::GitRepository::open(cfg.clone(), self.cache("a"))
+            .await
+            .unwrap();
+        let b = porch_git::GitRepository::open(cfg, self.cache("b"))
+            .await
+            .unwrap();
+        (a, b)
+    }
+
     /// Stops the server and removes the directory. The test's repositories are still alive
     /// here (they drop when the test returns) and one may be writing its commit-graph in the
     /// background, which can recreate files while the directory goes: removal is retried
